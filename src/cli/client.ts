@@ -1,0 +1,158 @@
+import os from "node:os";
+import type { FastifyInstance } from "fastify";
+import { AppError, exitCodeFor } from "../core/errors.ts";
+import { buildServer } from "../http/server.ts";
+import { stopRunningJobs } from "../jobs/jobs.service.ts";
+import { openRuntime, type Runtime } from "../runtime.ts";
+
+/** An error answer from the API, as the CLI shows it. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: { path?: string; message: string }[];
+  constructor(status: number, code: string, message: string, details: { path?: string; message: string }[] = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+  get exitCode(): number {
+    return exitCodeFor(this.code);
+  }
+}
+
+export interface CallOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+}
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+/**
+ * The CLI only ever talks to the REST API: in-process on the embedded store (so it gives exactly
+ * the answers the server would), or over HTTP to a running server with --server.
+ */
+export interface ApiClient {
+  mode: "local" | "remote";
+  raw(method: string, path: string, opts?: CallOptions): Promise<RawResponse>;
+  call<T>(method: string, path: string, opts?: CallOptions): Promise<T>;
+  /** Lets a job this process runs finish its batch and stay resumable, then closes the store. */
+  interrupt(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  server?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  tenant?: string;
+  outboxDir?: string;
+  command: string;
+}
+
+function withQuery(path: string, query?: CallOptions["query"]): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+function parse<T>(res: RawResponse): T {
+  let body: unknown;
+  try {
+    body = res.text ? JSON.parse(res.text) : null;
+  } catch {
+    if (res.status >= 400) throw new ApiError(res.status, "internal", `The server answered ${res.status}: ${res.text.slice(0, 200)}`);
+    return res.text as T;
+  }
+  if (res.status >= 400) {
+    const err = (body as { error?: { code?: string; message?: string; details?: { path?: string; message: string }[] } } | null)?.error;
+    throw new ApiError(res.status, err?.code ?? "internal", err?.message ?? `The server answered ${res.status}.`, err?.details ?? []);
+  }
+  return body as T;
+}
+
+export function localActor(): string {
+  let name = "unknown";
+  try {
+    name = os.userInfo().username;
+  } catch {
+    name = process.env.USER ?? "unknown";
+  }
+  return `local:${name}`;
+}
+
+export async function connect(opts: ClientOptions): Promise<ApiClient> {
+  const headers: Record<string, string> = { "x-callplane-actor": localActor() };
+  if (opts.tenant) headers["x-callplane-tenant"] = opts.tenant;
+  if (opts.server) {
+    const base = opts.server.replace(/\/+$/, "");
+    const raw = async (method: string, path: string, o: CallOptions = {}): Promise<RawResponse> => {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/v1${withQuery(path, o.query)}`, {
+          method,
+          headers: o.body !== undefined ? { ...headers, "content-type": "application/json" } : headers,
+          body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+        });
+      } catch (err) {
+        throw new ApiError(503, "unavailable", `Cannot reach the Callplane server at ${base}: ${(err as Error).message}. Is it running?`);
+      }
+      return { status: res.status, contentType: res.headers.get("content-type") ?? "", text: await res.text() };
+    };
+    return {
+      mode: "remote",
+      raw,
+      call: async <T>(method: string, path: string, o?: CallOptions) => parse<T>(await raw(method, path, o)),
+      interrupt: async () => [],
+      close: async () => {},
+    };
+  }
+  let runtime: Runtime;
+  try {
+    runtime = await openRuntime({
+      databaseUrl: opts.databaseUrl,
+      dataDir: opts.dataDir,
+      holder: `the command \`callplane ${opts.command}\``,
+      outboxDir: opts.outboxDir,
+    });
+  } catch (err) {
+    if (err instanceof AppError) throw new ApiError(err.status, err.code, err.message);
+    throw err;
+  }
+  let app: FastifyInstance;
+  try {
+    app = await buildServer(runtime, { defaultActor: localActor() });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const raw = async (method: string, path: string, o: CallOptions = {}): Promise<RawResponse> => {
+    const res = await app.inject({
+      method: method as "GET",
+      url: `/api/v1${withQuery(path, o.query)}`,
+      headers: o.body !== undefined ? { ...headers, "content-type": "application/json" } : headers,
+      payload: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+    });
+    return { status: res.statusCode, contentType: String(res.headers["content-type"] ?? ""), text: res.body };
+  };
+  let closed = false;
+  return {
+    mode: "local",
+    raw,
+    call: async <T>(method: string, path: string, o?: CallOptions) => parse<T>(await raw(method, path, o)),
+    interrupt: () => stopRunningJobs(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await stopRunningJobs();
+      await app.close();
+      await runtime.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { AppError } from "../core/errors.ts";
+import { buildDemoTenant } from "../demo/demo.service.ts";
+import { buildServer } from "../http/server.ts";
+import { stopRunningJobs } from "../jobs/jobs.service.ts";
+import { openRuntime } from "../runtime.ts";
+import { listTenants } from "../tenancy/tenant.service.ts";
+import { globals, int, printError } from "./cli.ts";
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("Run the Callplane server (REST API, OpenAPI at /api/openapi.json)")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on", int, 3000)
+    .option("--demo-users <n>", "on a store with no tenant, build a demo tenant of this many users (0: none)", int, 2000)
+    .option("--log", "log requests")
+    .action(async (o, cmd: Command) => {
+      const g = globals(cmd);
+      const databaseUrl = process.env.DATABASE_URL;
+      try {
+        const runtime = await openRuntime({
+          databaseUrl,
+          dataDir: g.data ?? process.env.CALLPLANE_DATA ?? ".callplane",
+          holder: "the Callplane server",
+          outboxDir: g.outbox ?? process.env.CALLPLANE_OUTBOX,
+        });
+        if (o.demoUsers > 0 && (await listTenants(runtime.store.db)).length === 0) {
+          process.stdout.write(`Building a demo tenant of ${o.demoUsers} users…\n`);
+          const demo = await buildDemoTenant(runtime.store.db, runtime.env, { users: o.demoUsers });
+          process.stdout.write(`Demo tenant ${demo.tenant.name} (${demo.tenant.domain}) is ready.\n`);
+        }
+        const app = await buildServer(runtime, { logger: o.log === true });
+        const address = await app.listen({ host: o.host, port: o.port });
+        runtime.store.lock?.setServerUrl(address);
+        process.stdout.write(
+          `Callplane is listening on ${address} (store: ${runtime.store.kind} ${runtime.store.location}).\n` +
+            `API: ${address}/api/v1   OpenAPI: ${address}/api/openapi.json\n` +
+            `CLI through this server: callplane --server ${address} users list\n`,
+        );
+        const stop = async () => {
+          process.stdout.write("Stopping: letting running jobs finish their batch…\n");
+          await stopRunningJobs();
+          await app.close();
+          await runtime.close();
+          process.exit(0);
+        };
+        process.once("SIGINT", () => void stop());
+        process.once("SIGTERM", () => void stop());
+      } catch (err) {
+        const e =
+          err instanceof Error && "code" in err && (err as { code?: string }).code === "EADDRINUSE"
+            ? new AppError("unavailable", `Port ${o.port} on ${o.host} is in use: choose another with --port.`)
+            : err;
+        process.exitCode = printError(e, g.json === true);
+      }
+    });
+}

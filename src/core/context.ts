@@ -1,0 +1,27 @@
+import type { Db } from "../store/db.ts";
+
+/** What every service operation runs with: the store (or a transaction on it), the tenant and who acts. */
+export interface Ctx {
+  db: Db;
+  tenantId: string;
+  /** Recorded in the audit log, e.g. `local:alice` for the CLI on the embedded store. */
+  actor: string;
+  env: AppEnv;
+}
+
+/** Process-wide settings services need but must not read from the environment themselves. */
+export interface AppEnv {
+  /** Where emails are written as .eml files until a transport exists. */
+  outboxDir: string;
+  /** Key for PIN hashes; held by the server, not derivable from the store alone when set from the environment. */
+  pinKey: Buffer;
+  /** Unique per process, so a job can tell its own runner from a dead one. */
+  runnerId: string;
+  /** True when this process holds the only connection to the store (the embedded engine). */
+  exclusiveStore: boolean;
+}
+
+/** Runs `fn` in a transaction, with a context bound to it. */
+export async function inTransaction<T>(ctx: Ctx, fn: (tx: Ctx) => Promise<T>): Promise<T> {
+  return ctx.db.transaction(async (tx) => fn({ ...ctx, db: tx as unknown as Db }));
+}

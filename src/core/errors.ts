@@ -1,0 +1,118 @@
+/**
+ * The one error type of Callplane. Services throw it with a stable `code`;
+ * the HTTP layer and the CLI map the code to a status and an exit code here,
+ * and nowhere else.
+ */
+export const errorCodes = {
+  invalid_input: { status: 400, exit: 2 },
+  user_not_found: { status: 404, exit: 2 },
+  not_found: { status: 404, exit: 2 },
+  ambiguous_identity: { status: 409, exit: 2 },
+  duplicate: { status: 409, exit: 2 },
+  licence_required: { status: 409, exit: 2 },
+  no_free_seat: { status: 409, exit: 2 },
+  usage_location_required: { status: 409, exit: 2 },
+  provider_conflict: { status: 409, exit: 2 },
+  provider_unknown: { status: 400, exit: 2 },
+  conference_id_invalid: { status: 400, exit: 2 },
+  conference_id_taken: { status: 409, exit: 2 },
+  service_number_invalid: { status: 400, exit: 2 },
+  service_number_not_on_bridge: { status: 400, exit: 2 },
+  not_microsoft_provider: { status: 409, exit: 2 },
+  not_enabled: { status: 409, exit: 2 },
+  nothing_to_restore: { status: 409, exit: 2 },
+  bridge_required: { status: 409, exit: 2 },
+  tenant_required: { status: 400, exit: 2 },
+  job_not_resumable: { status: 409, exit: 2 },
+  store_in_use: { status: 423, exit: 2 },
+  unavailable: { status: 503, exit: 3 },
+  internal: { status: 500, exit: 3 },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface ErrorDetail {
+  /** The field, row or item the detail is about, e.g. `body.pinLength` or `line 3`. */
+  path?: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  get exitCode(): number {
+    return errorCodes[this.code].exit;
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(errorCodes, value);
+}
+
+export function httpStatusFor(code: string): number {
+  return isErrorCode(code) ? errorCodes[code].status : 500;
+}
+
+export function exitCodeFor(code: string): number {
+  return isErrorCode(code) ? errorCodes[code].exit : 3;
+}
+
+interface PgLikeError {
+  code?: unknown;
+  constraint?: unknown;
+  detail?: unknown;
+  cause?: unknown;
+}
+
+function pgErrorOf(err: unknown): PgLikeError | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 4 && cur && typeof cur === "object"; depth++) {
+    const e = cur as PgLikeError;
+    if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e;
+    cur = e.cause;
+  }
+  return undefined;
+}
+
+/** Messages for unique constraints, keyed by constraint name, so a race still reads well. */
+const uniqueMessages: Record<string, { code: ErrorCode; message: string }> = {
+  dial_in_users_bridge_conference_id: {
+    code: "conference_id_taken",
+    message: "That conference ID is already held by another user on this bridge: choose another, or omit it to have one generated.",
+  },
+  users_tenant_upn: { code: "duplicate", message: "A user with that user principal name already exists." },
+  users_tenant_sip: { code: "duplicate", message: "A user with that SIP address already exists." },
+  users_tenant_alias: { code: "duplicate", message: "A user with that alias already exists." },
+  service_numbers_tenant_number: { code: "duplicate", message: "That service number is already on a bridge." },
+  bridges_tenant_name: { code: "duplicate", message: "A bridge with that name already exists." },
+  tenants_name: { code: "duplicate", message: "A tenant with that name already exists." },
+  skus_tenant_part_number: { code: "duplicate", message: "A licence with that SKU part number already exists." },
+  providers_tenant_name: { code: "duplicate", message: "A provider with that name already exists." },
+};
+
+/** Translates database driver errors into domain errors; anything else passes through unchanged. */
+export function translateError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const pg = pgErrorOf(err);
+  if (!pg) return err;
+  if (pg.code === "23505") {
+    const known = typeof pg.constraint === "string" ? uniqueMessages[pg.constraint] : undefined;
+    if (known) return new AppError(known.code, known.message);
+    return new AppError("duplicate", "That value is already in use.");
+  }
+  if (pg.code === "23503") return new AppError("not_found", "A referenced item does not exist.");
+  if (pg.code === "22P02" || pg.code === "22003") return new AppError("invalid_input", "A value has the wrong format.");
+  return err;
+}

@@ -1,0 +1,335 @@
+import { type SQL, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit.service.ts";
+import { type Ctx, inTransaction } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
+import { rows } from "../store/db.ts";
+
+/** Service plans that give a user Audio Conferencing (the reference system has used both names). */
+export const AUDIO_CONFERENCING_PLANS = ["MCOMEETADV", "MCOMEETADD"] as const;
+export const PHONE_SYSTEM_PLAN = "MCOEV";
+
+const acPlansSql = sql.raw(`array[${AUDIO_CONFERENCING_PLANS.map((p) => `'${p}'`).join(",")}]::text[]`);
+
+/** SQL: the user `u` holds an Audio Conferencing licence. */
+export const hasAudioConferencingLicence = sql`exists (
+  select 1 from licence_assignments la join skus s on s.id = la.sku_id
+  where la.user_id = u.id and s.service_plans && ${acPlansSql})`;
+
+export type ProviderKind = "microsoft" | "third-party" | "none";
+
+export interface UserView {
+  id: string;
+  userPrincipalName: string;
+  sipAddress: string | null;
+  alias: string | null;
+  displayName: string;
+  usageLocation: string | null;
+  source: "on-premises" | "cloud";
+  licences: string[];
+  servicePlans: string[];
+  audioConferencingLicensed: boolean;
+  provider: { kind: ProviderKind; name: string | null };
+  /** Licensed for Audio Conferencing but not yet on Microsoft: the admin-center banner counts these. */
+  readyForAudioConferencing: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface UserRow {
+  id: string;
+  user_principal_name: string;
+  sip_address: string | null;
+  alias: string | null;
+  display_name: string;
+  usage_location: string | null;
+  source: string;
+  skus: string[] | null;
+  plans: string[] | null;
+  on_microsoft: boolean;
+  acp_name: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const userSelect = sql`
+  select u.id, u.user_principal_name, u.sip_address, u.alias, u.display_name, u.usage_location, u.source,
+         u.created_at, u.updated_at, lic.skus, lic.plans,
+         (d.user_id is not null) as on_microsoft, acp.name as acp_name
+  from users u
+  left join lateral (
+    select array_agg(distinct s.sku_part_number) as skus, array_agg(distinct p.plan) as plans
+    from licence_assignments la join skus s on s.id = la.sku_id
+    cross join lateral unnest(s.service_plans) as p(plan)
+    where la.user_id = u.id) lic on true
+  left join dial_in_users d on d.user_id = u.id
+  left join lateral (
+    select e.name from user_acp_entries e where e.user_id = u.id
+    order by e.is_default desc, e.created_at limit 1) acp on true`;
+
+function toView(r: UserRow): UserView {
+  const plans = (r.plans ?? []).filter((p): p is string => typeof p === "string").sort();
+  const licensed = plans.some((p) => (AUDIO_CONFERENCING_PLANS as readonly string[]).includes(p));
+  const provider: UserView["provider"] = r.on_microsoft
+    ? { kind: "microsoft", name: "Microsoft" }
+    : r.acp_name
+      ? { kind: "third-party", name: r.acp_name }
+      : { kind: "none", name: null };
+  return {
+    id: r.id,
+    userPrincipalName: r.user_principal_name,
+    sipAddress: r.sip_address,
+    alias: r.alias,
+    displayName: r.display_name,
+    usageLocation: r.usage_location,
+    source: r.source === "on-premises" ? "on-premises" : "cloud",
+    licences: (r.skus ?? []).filter((s): s is string => typeof s === "string").sort(),
+    servicePlans: plans,
+    audioConferencingLicensed: licensed,
+    provider,
+    readyForAudioConferencing: licensed && provider.kind !== "microsoft",
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Resolves many identities in one round trip: object id, UPN, SIP address (with or without `sip:`),
+ * alias, and, only when nothing else matches, display name. Case-insensitive.
+ * Returns, for each key as given (lowercased), the ids of the users it matches.
+ */
+export async function resolveIdentities(ctx: Ctx, identities: string[]): Promise<Map<string, string[]>> {
+  const keys = [...new Set(identities.map((i) => i.trim().toLowerCase()).filter((k) => k.length > 0))];
+  const out = new Map<string, string[]>();
+  if (keys.length === 0) return out;
+  const payload = JSON.stringify(
+    keys.map((k) => ({
+      k,
+      sip: k.startsWith("sip:") ? k : `sip:${k}`,
+      id: UUID.test(k) ? k : null,
+    })),
+  );
+  const found = await rows<{ k: string; id: string; rank: number }>(
+    ctx.db,
+    sql`with keys as (select * from jsonb_to_recordset(${payload}::jsonb) as x(k text, sip text, id uuid))
+      select keys.k, u.id, 1 as rank from keys join users u on u.tenant_id = ${ctx.tenantId} and u.id = keys.id
+      union all
+      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.user_principal_name) = keys.k
+      union all
+      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.sip_address) = keys.sip
+      union all
+      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.alias) = keys.k
+      union all
+      select keys.k, u.id, 2 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.display_name) = keys.k`,
+  );
+  const best = new Map<string, { rank: number; ids: Set<string> }>();
+  for (const f of found) {
+    const cur = best.get(f.k);
+    const rank = Number(f.rank);
+    if (!cur || rank < cur.rank) best.set(f.k, { rank, ids: new Set([f.id]) });
+    else if (rank === cur.rank) cur.ids.add(f.id);
+  }
+  for (const k of keys) out.set(k, [...(best.get(k)?.ids ?? [])]);
+  return out;
+}
+
+/** Finds one user by any identity, or says clearly that none or several match. */
+export async function resolveUserId(ctx: Ctx, identity: string): Promise<string> {
+  const key = identity.trim().toLowerCase();
+  if (!key) throw new AppError("invalid_input", "The user identity is empty: give a UPN, SIP address, alias or object id.");
+  const ids = (await resolveIdentities(ctx, [key])).get(key) ?? [];
+  const [only] = ids;
+  if (ids.length === 1 && only) return only;
+  if (ids.length === 0) {
+    throw new AppError(
+      "user_not_found",
+      `No user matches "${identity.trim()}": check the spelling, or find the user with \`callplane users list --search ${identity.trim().split("@")[0]}\`.`,
+    );
+  }
+  const views = await Promise.all(ids.slice(0, 5).map((id) => getUserById(ctx, id)));
+  throw new AppError(
+    "ambiguous_identity",
+    `"${identity.trim()}" matches ${ids.length} users (${views.map((v) => v.userPrincipalName).join(", ")}): use the UPN or object id instead.`,
+  );
+}
+
+export async function getUserById(ctx: Ctx, id: string): Promise<UserView> {
+  const [r] = await rows<UserRow>(ctx.db, sql`${userSelect} where u.tenant_id = ${ctx.tenantId} and u.id = ${id}`);
+  if (!r) throw new AppError("user_not_found", `No user has the object id ${id}.`);
+  return toView(r);
+}
+
+/** Get-CsOnlineUser for one identity. */
+export async function getUser(ctx: Ctx, identity: string): Promise<UserView> {
+  return getUserById(ctx, await resolveUserId(ctx, identity));
+}
+
+export interface ListUsersQuery {
+  /** `microsoft`, `third-party`, `none`, or a provider name such as `InterCall`. */
+  provider?: string;
+  /** Holds (true) or lacks (false) an Audio Conferencing licence. */
+  licensed?: boolean;
+  readyForAudioConferencing?: boolean;
+  source?: "on-premises" | "cloud";
+  search?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface UserPage {
+  total: number;
+  limit: number;
+  offset: number;
+  items: UserView[];
+}
+
+function providerFilter(provider: string): SQL {
+  const p = provider.trim().toLowerCase();
+  const noDialIn = sql`not exists (select 1 from dial_in_users d2 where d2.user_id = u.id)`;
+  if (p === "microsoft") return sql`exists (select 1 from dial_in_users d2 where d2.user_id = u.id)`;
+  if (p === "third-party" || p === "thirdparty") {
+    return sql`${noDialIn} and exists (select 1 from user_acp_entries e where e.user_id = u.id)`;
+  }
+  if (p === "none") return sql`${noDialIn} and not exists (select 1 from user_acp_entries e where e.user_id = u.id)`;
+  return sql`${noDialIn} and exists (select 1 from user_acp_entries e where e.user_id = u.id and lower(e.name) = ${p})`;
+}
+
+function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
+  const parts: SQL[] = [sql`u.tenant_id = ${ctx.tenantId}`];
+  if (q.provider) parts.push(providerFilter(q.provider));
+  if (q.licensed === true) parts.push(hasAudioConferencingLicence);
+  if (q.licensed === false) parts.push(sql`not ${hasAudioConferencingLicence}`);
+  if (q.readyForAudioConferencing === true) {
+    parts.push(sql`${hasAudioConferencingLicence} and not exists (select 1 from dial_in_users d3 where d3.user_id = u.id)`);
+  }
+  if (q.readyForAudioConferencing === false) {
+    parts.push(sql`not (${hasAudioConferencingLicence} and not exists (select 1 from dial_in_users d3 where d3.user_id = u.id))`);
+  }
+  if (q.source) parts.push(sql`u.source = ${q.source}`);
+  if (q.search?.trim()) {
+    const like = `%${q.search.trim().toLowerCase().replaceAll("\\", "\\\\").replaceAll("%", "\\%").replaceAll("_", "\\_")}%`;
+    parts.push(
+      sql`(lower(u.user_principal_name) like ${like} or lower(u.display_name) like ${like} or lower(coalesce(u.sip_address, '')) like ${like} or lower(coalesce(u.alias, '')) like ${like})`,
+    );
+  }
+  return sql.join(parts, sql` and `);
+}
+
+/** Lists users a page at a time, with the admin center's filters. */
+export async function listUsers(ctx: Ctx, q: ListUsersQuery): Promise<UserPage> {
+  const limit = Math.min(Math.max(q.limit ?? 100, 0), 1000);
+  const offset = Math.max(q.offset ?? 0, 0);
+  const where = userWhere(ctx, q);
+  const [count] = await rows<{ n: string | number }>(ctx.db, sql`select count(*) as n from users u where ${where}`);
+  const items =
+    limit === 0
+      ? []
+      : await rows<UserRow>(
+          ctx.db,
+          sql`${userSelect} where ${where} order by lower(u.user_principal_name) limit ${limit} offset ${offset}`,
+        );
+  return { total: Number(count?.n ?? 0), limit, offset, items: items.map(toView) };
+}
+
+/** The number the admin center's banner shows: users licensed for Audio Conferencing not on Microsoft. */
+export async function countReadyForAudioConferencing(ctx: Ctx): Promise<number> {
+  const [r] = await rows<{ n: string | number }>(
+    ctx.db,
+    sql`select count(*) as n from users u where ${userWhere(ctx, { readyForAudioConferencing: true })}`,
+  );
+  return Number(r?.n ?? 0);
+}
+
+export interface CreateUserInput {
+  userPrincipalName: string;
+  displayName?: string;
+  sipAddress?: string;
+  alias?: string;
+  usageLocation?: string;
+  source?: "on-premises" | "cloud";
+}
+
+const UPN = /^[^\s@]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+
+function normalizeSip(sip: string): string {
+  const s = sip.trim();
+  const bare = s.toLowerCase().startsWith("sip:") ? s.slice(4) : s;
+  if (!UPN.test(bare)) {
+    throw new AppError("invalid_input", `"${sip}" is not a SIP address: give one such as sip:alice@contoso.com.`);
+  }
+  return `sip:${bare}`;
+}
+
+function normalizeUsageLocation(loc: string): string {
+  const l = loc.trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(l)) {
+    throw new AppError("invalid_input", `Usage location "${loc}" is not a two-letter country code: use one such as US, GB or FR.`);
+  }
+  return l;
+}
+
+/** Adds a user to the online directory. */
+export async function createUser(ctx: Ctx, input: CreateUserInput): Promise<UserView> {
+  const upn = input.userPrincipalName.trim();
+  if (!UPN.test(upn)) {
+    throw new AppError("invalid_input", `"${input.userPrincipalName}" is not a user principal name: give one such as alice@contoso.com.`);
+  }
+  const sip = normalizeSip(input.sipAddress ?? upn);
+  const alias = input.alias?.trim() || null;
+  const displayName = input.displayName?.trim() || upn.split("@")[0] || upn;
+  const usageLocation = input.usageLocation ? normalizeUsageLocation(input.usageLocation) : null;
+  return inTransaction(ctx, async (tx) => {
+    const [row] = await rows<{ id: string }>(
+      tx.db,
+      sql`insert into users (tenant_id, user_principal_name, sip_address, alias, display_name, usage_location, source)
+          values (${tx.tenantId}, ${upn}, ${sip}, ${alias}, ${displayName}, ${usageLocation}, ${input.source ?? "cloud"})
+          returning id`,
+    );
+    if (!row) throw new AppError("internal", "The user was not created.");
+    const view = await getUserById(tx, row.id);
+    await recordAudit(tx, [{ operation: "user.create", targetType: "user", targetId: row.id, after: view }]);
+    return view;
+  });
+}
+
+export interface UpdateUserInput {
+  displayName?: string;
+  usageLocation?: string | null;
+  sipAddress?: string;
+  alias?: string | null;
+}
+
+/** Changes a user's directory attributes. */
+export async function updateUser(ctx: Ctx, identity: string, input: UpdateUserInput): Promise<UserView> {
+  return inTransaction(ctx, async (tx) => {
+    const id = await resolveUserId(tx, identity);
+    const before = await getUserById(tx, id);
+    const sets: SQL[] = [sql`updated_at = now()`];
+    if (input.displayName !== undefined) {
+      const d = input.displayName.trim();
+      if (!d) throw new AppError("invalid_input", "The display name is empty: give the user's name.");
+      sets.push(sql`display_name = ${d}`);
+    }
+    if (input.usageLocation !== undefined) {
+      sets.push(sql`usage_location = ${input.usageLocation === null ? null : normalizeUsageLocation(input.usageLocation)}`);
+    }
+    if (input.sipAddress !== undefined) sets.push(sql`sip_address = ${normalizeSip(input.sipAddress)}`);
+    if (input.alias !== undefined) sets.push(sql`alias = ${input.alias?.trim() || null}`);
+    await tx.db.execute(sql`update users set ${sql.join(sets, sql`, `)} where id = ${id}`);
+    const after = await getUserById(tx, id);
+    await recordAudit(tx, [{ operation: "user.update", targetType: "user", targetId: id, before, after }]);
+    return after;
+  });
+}
+
+/** Removes a user and everything held for them; the conference ID is released. */
+export async function deleteUser(ctx: Ctx, identity: string): Promise<UserView> {
+  return inTransaction(ctx, async (tx) => {
+    const id = await resolveUserId(tx, identity);
+    const before = await getUserById(tx, id);
+    await tx.db.execute(sql`delete from users where id = ${id}`);
+    await recordAudit(tx, [{ operation: "user.delete", targetType: "user", targetId: id, before }]);
+    return before;
+  });
+}

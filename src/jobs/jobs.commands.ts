@@ -1,0 +1,183 @@
+import { writeFile } from "node:fs/promises";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { type GlobalOptions, kv, run, table } from "../cli/cli.ts";
+import type { ApiClient } from "../cli/client.ts";
+import type { BulkReport, JobResult, JobView } from "./jobs.service.ts";
+
+/** Follows a job until it ends, with a progress bar on stderr when it is a terminal. */
+export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions, label: string): Promise<JobView> {
+  const bar =
+    process.stderr.isTTY && !g.json
+      ? new cliProgress.SingleBar(
+          {
+            format: `${label} [{bar}] {percentage}% | {value}/{total} users | {eta_formatted} left`,
+            hideCursor: true,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  let job = await api.call<JobView>("GET", `/jobs/${jobId}`);
+  bar?.start(Math.max(job.total, 1), job.processed);
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    while (job.status === "running" || job.status === "pending") {
+      if (interrupted && api.mode === "remote") break;
+      await new Promise((r) => setTimeout(r, job.total > 5000 ? 250 : 50));
+      job = await api.call<JobView>("GET", `/jobs/${jobId}`);
+      bar?.update(job.processed);
+      // A local job that was interrupted stops as pending with its error set.
+      if (job.status === "pending" && job.error) break;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    bar?.stop();
+  }
+  return job;
+}
+
+/** The `{job, dryRun, summary, results}` answer of a bulk command, from a finished job. */
+export async function jobReport(api: ApiClient, job: JobView): Promise<BulkReport> {
+  const results = await api.call<JobResult[]>("GET", `/jobs/${job.id}/results`, { query: { limit: 200000 } });
+  return {
+    job,
+    dryRun: job.dryRun,
+    summary: job.summary,
+    results: results.map((r) => ({ identity: r.identity, outcome: r.outcome, message: r.message })),
+  };
+}
+
+/** Human output of a bulk report: each user's line, then the summary. */
+export function formatReport(r: BulkReport, opts: { maxLines?: number } = {}): string {
+  const max = opts.maxLines ?? 200;
+  const mark: Record<string, string> = {
+    changed: "changed",
+    restored: "restored",
+    "already-microsoft": "warning",
+    duplicate: "skipped",
+    "already-restored": "skipped",
+  };
+  const lines = r.results.slice(0, max).map((x) => `${(mark[x.outcome] ?? "error").padEnd(8)} ${x.message}`);
+  if (r.results.length > max)
+    lines.push(`… and ${r.results.length - max} more: see \`callplane jobs results ${r.job.id}\` or export them with --csv.`);
+  const s = r.summary;
+  const pending = r.job.total - r.job.processed;
+  const tail = [
+    "",
+    `${r.dryRun ? "Dry run (nothing was changed): " : ""}${s.changed} ${r.dryRun ? "would change" : "changed"}, ${s.unchanged} unchanged, ${s.failed} failed.`,
+    `Job ${r.job.id}${pending > 0 ? ` stopped with ${pending} users left: run the same command again (or \`callplane jobs resume ${r.job.id}\`) to finish.` : "."}`,
+  ];
+  if (r.job.error && pending > 0) tail.push(r.job.error);
+  return [...lines, ...tail].join("\n");
+}
+
+export function bulkExitCode(r: BulkReport): number {
+  return r.summary.failed > 0 || r.job.processed < r.job.total ? 1 : 0;
+}
+
+export function registerJobCommands(program: Command): void {
+  const jobs = program.command("jobs").description("Bulk jobs: progress, results, export and resume");
+  jobs
+    .command("list")
+    .description("List recent jobs")
+    .option("--kind <kind>")
+    .action(async (o, cmd: Command) =>
+      run(cmd, (api) => api.call<JobView[]>("GET", "/jobs", { query: { kind: o.kind } }), {
+        human: (list) =>
+          table(
+            list.map((j) => ({
+              ...j,
+              progress: `${j.processed}/${j.total}`,
+              result: `${j.summary.changed} changed, ${j.summary.unchanged} unchanged, ${j.summary.failed} failed`,
+            })),
+            [
+              ["id", "Id"],
+              ["kind", "Kind"],
+              ["status", "Status"],
+              ["dryRun", "Dry run"],
+              ["progress", "Progress"],
+              ["result", "Result"],
+              ["createdAt", "Created"],
+            ],
+          ),
+      }),
+    );
+  jobs
+    .command("show <id>")
+    .description("Show a job and its progress")
+    .action(async (id: string, _o, cmd: Command) =>
+      run(cmd, (api) => api.call<JobView>("GET", `/jobs/${encodeURIComponent(id)}`), {
+        human: (j) =>
+          kv({
+            Id: j.id,
+            Kind: j.kind,
+            Status: j.status,
+            "Dry run": j.dryRun,
+            Progress: `${j.processed}/${j.total}`,
+            Changed: j.summary.changed,
+            Unchanged: j.summary.unchanged,
+            Failed: j.summary.failed,
+            Actor: j.actor,
+            Created: j.createdAt,
+            Finished: j.finishedAt,
+            Error: j.error,
+          }),
+      }),
+    );
+  jobs
+    .command("results <id>")
+    .description("A job's per-user results; --csv exports them with an error column")
+    .option("--csv", "print (or write with --output) CSV")
+    .option("--output <file>", "write to this file instead of standard output")
+    .option("--failed", "only users that failed")
+    .action(async (id: string, o, cmd: Command) =>
+      run(
+        cmd,
+        async (api): Promise<{ text: string; results?: undefined } | { text?: undefined; results: JobResult[] }> => {
+          if (o.csv) {
+            const res = await api.raw("GET", `/jobs/${encodeURIComponent(id)}/results.csv`);
+            if (res.status >= 400) await api.call("GET", `/jobs/${encodeURIComponent(id)}`);
+            if (o.output) {
+              await writeFile(o.output, res.text);
+              return { text: `Wrote ${res.text.split("\r\n").length - 2} results to ${o.output}.` };
+            }
+            return { text: res.text };
+          }
+          const results = await api.call<JobResult[]>("GET", `/jobs/${encodeURIComponent(id)}/results`, {
+            query: { failed: o.failed ? true : undefined, limit: 200000 },
+          });
+          return { results };
+        },
+        {
+          human: (r) =>
+            r.text !== undefined
+              ? r.text
+              : table(r.results as unknown as Record<string, unknown>[], [
+                  ["seq", "#"],
+                  ["identity", "Identity"],
+                  ["outcome", "Outcome"],
+                  ["message", "Message"],
+                ]),
+          json: (r) => (r.text !== undefined ? { text: r.text } : r.results),
+        },
+      ),
+    );
+  jobs
+    .command("resume <id>")
+    .description("Finish a job that was interrupted or failed part way")
+    .action(async (id: string, _o, cmd: Command) =>
+      run(
+        cmd,
+        async (api, g) => {
+          await api.call<JobView>("POST", `/jobs/${encodeURIComponent(id)}/resume`, { body: {} });
+          return jobReport(api, await followJob(api, id, g, "Resuming"));
+        },
+        { human: (r) => formatReport(r), exitCode: bulkExitCode },
+      ),
+    );
+}

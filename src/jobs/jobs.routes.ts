@@ -1,0 +1,80 @@
+import { z } from "zod";
+import type { CtxOf } from "../http/server.ts";
+import { type Api, errors, queryBool } from "../http/types.ts";
+import { jobResult, jobView } from "./jobs.schemas.ts";
+import { exportJobResultsCsv, getJob, listJobResults, listJobs, resumeJob } from "./jobs.service.ts";
+
+const jobParam = z.object({ id: z.uuid() });
+
+export function jobRoutes(api: Api, ctxOf: CtxOf): void {
+  api.get(
+    "/jobs",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "List bulk jobs, newest first",
+        querystring: z.strictObject({ kind: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(200).optional() }),
+        response: { 200: z.array(jobView), ...errors },
+      },
+    },
+    async (req) => listJobs(await ctxOf(req), req.query),
+  );
+  api.get(
+    "/jobs/:id",
+    { schema: { tags: ["jobs"], summary: "Show a job and its progress", params: jobParam, response: { 200: jobView, ...errors } } },
+    async (req) => getJob(await ctxOf(req), req.params.id),
+  );
+  api.get(
+    "/jobs/:id/results",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "A job's per-user results",
+        params: jobParam,
+        querystring: z.strictObject({
+          outcome: z.string().max(64).optional(),
+          failed: queryBool.optional(),
+          offset: z.coerce.number().int().min(0).optional(),
+          limit: z.coerce.number().int().min(1).max(200000).optional(),
+        }),
+        response: { 200: z.array(jobResult), ...errors },
+      },
+    },
+    async (req) => listJobResults(await ctxOf(req), req.params.id, { ...req.query, failedOnly: req.query.failed }),
+  );
+  api.get(
+    "/jobs/:id/results.csv",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "A job's per-user results as CSV, with an error column",
+        params: jobParam,
+        produces: ["text/csv"],
+      },
+    },
+    async (req, reply) => {
+      const csv = await exportJobResultsCsv(await ctxOf(req), req.params.id);
+      return reply
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", `attachment; filename="job-${req.params.id}.csv"`)
+        .send(csv);
+    },
+  );
+  api.post(
+    "/jobs/:id/resume",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Finish a job that was interrupted or failed part way",
+        params: jobParam,
+        body: z.strictObject({ wait: z.boolean().optional() }).optional(),
+        response: { 200: jobView, 202: jobView, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const wait = req.body?.wait === true;
+      const job = await resumeJob(await ctxOf(req), req.params.id, { wait });
+      return reply.status(wait ? 200 : 202).send(job);
+    },
+  );
+}

@@ -1,0 +1,285 @@
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+export const tenants = pgTable(
+  "tenants",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    domain: text("domain").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("tenants_name").on(sql`lower(${t.name})`)],
+);
+
+/** One row per tenant: Set-CsOnlineDialInConferencingTenantSettings. */
+export const conferencingSettings = pgTable("conferencing_settings", {
+  tenantId: uuid("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  pinLength: integer("pin_length").notNull().default(5),
+  automaticallySendEmailsToUsers: boolean("automatically_send_emails_to_users").notNull().default(true),
+  allowPstnOnlyMeetingsByDefault: boolean("allow_pstn_only_meetings_by_default").notNull().default(false),
+  automaticallyReplaceAcpProvider: boolean("automatically_replace_acp_provider").notNull().default(false),
+  sendEmailFromOverride: boolean("send_email_from_override").notNull().default(false),
+  sendEmailFromAddress: text("send_email_from_address"),
+  sendEmailFromDisplayName: text("send_email_from_display_name"),
+  enableEntryExitNotifications: boolean("enable_entry_exit_notifications").notNull().default(true),
+  enableNameRecording: boolean("enable_name_recording").notNull().default(true),
+  entryExitAnnouncementsType: text("entry_exit_announcements_type").notNull().default("UseNames"),
+  maskPstnNumbersType: text("mask_pstn_numbers_type").notNull().default("MaskedForExternalUsers"),
+  updatedAt: updatedAt(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userPrincipalName: text("user_principal_name").notNull(),
+    sipAddress: text("sip_address"),
+    alias: text("alias"),
+    displayName: text("display_name").notNull(),
+    usageLocation: text("usage_location"),
+    /** `on-premises` (synchronised from the directory) or `cloud` (created online). */
+    source: text("source").notNull().default("cloud"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("users_tenant_upn").on(t.tenantId, sql`lower(${t.userPrincipalName})`),
+    uniqueIndex("users_tenant_sip").on(t.tenantId, sql`lower(${t.sipAddress})`),
+    uniqueIndex("users_tenant_alias").on(t.tenantId, sql`lower(${t.alias})`),
+    index("users_tenant_display_name").on(t.tenantId, sql`lower(${t.displayName})`),
+  ],
+);
+
+/** A licence (SKU) the tenant has bought, with its seats and service plans. */
+export const skus = pgTable(
+  "skus",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    skuPartNumber: text("sku_part_number").notNull(),
+    name: text("name").notNull(),
+    seats: integer("seats").notNull(),
+    servicePlans: text("service_plans").array().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("skus_tenant_part_number").on(t.tenantId, sql`lower(${t.skuPartNumber})`)],
+);
+
+export const licenceAssignments = pgTable(
+  "licence_assignments",
+  {
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    skuId: uuid("sku_id")
+      .notNull()
+      .references(() => skus.id, { onDelete: "restrict" }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.skuId] }), index("licence_assignments_sku").on(t.skuId)],
+);
+
+/** Audio conferencing providers the tenant may use: Microsoft and third parties. */
+export const providers = pgTable(
+  "providers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    domain: text("domain").notNull(),
+    url: text("url"),
+    isMicrosoft: boolean("is_microsoft").notNull().default(false),
+  },
+  (t) => [uniqueIndex("providers_tenant_name").on(t.tenantId, sql`lower(${t.name})`)],
+);
+
+/** Per-user third-party provider entries (Set-CsUserAcp). */
+export const userAcpEntries = pgTable(
+  "user_acp_entries",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    domain: text("domain").notNull(),
+    tollNumber: text("toll_number"),
+    tollFreeNumbers: text("toll_free_numbers").array().notNull().default(sql`'{}'::text[]`),
+    participantPasscode: text("participant_passcode"),
+    url: text("url"),
+    isDefault: boolean("is_default").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("user_acp_entries_user_name").on(t.userId, sql`lower(${t.name})`),
+    index("user_acp_entries_tenant_name").on(t.tenantId, sql`lower(${t.name})`),
+  ],
+);
+
+export const bridges = pgTable(
+  "bridges",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    isDefault: boolean("is_default").notNull().default(false),
+    conferenceIdLength: integer("conference_id_length").notNull().default(7),
+    defaultServiceNumber: text("default_service_number"),
+    defaultTollFreeServiceNumber: text("default_toll_free_service_number"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("bridges_tenant_name").on(t.tenantId, sql`lower(${t.name})`)],
+);
+
+export const serviceNumbers = pgTable(
+  "service_numbers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    bridgeId: uuid("bridge_id")
+      .notNull()
+      .references(() => bridges.id, { onDelete: "cascade" }),
+    /** E.164 with a leading `+`. */
+    number: text("number").notNull(),
+    /** `toll` or `toll-free`. */
+    type: text("type").notNull(),
+    city: text("city"),
+    country: text("country"),
+    primaryLanguage: text("primary_language").notNull().default("en-US"),
+    secondaryLanguages: text("secondary_languages").array().notNull().default(sql`'{}'::text[]`),
+  },
+  (t) => [uniqueIndex("service_numbers_tenant_number").on(t.tenantId, t.number), index("service_numbers_bridge").on(t.bridgeId)],
+);
+
+/** A user's dial-in conferencing on the Microsoft provider. Its existence means the provider is Microsoft. */
+/**
+ * High-volume tables carry `tenant_id` without a foreign key: the user row they hang off already
+ * belongs to the tenant, and per-row FK checks dominated bulk writes.
+ */
+export const dialInUsers = pgTable(
+  "dial_in_users",
+  {
+    userId: uuid("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: uuid("tenant_id").notNull(),
+    bridgeId: uuid("bridge_id")
+      .notNull()
+      .references(() => bridges.id, { onDelete: "restrict" }),
+    conferenceId: text("conference_id").notNull(),
+    pinHash: text("pin_hash").notNull(),
+    serviceNumber: text("service_number"),
+    tollFreeServiceNumber: text("toll_free_service_number"),
+    allowPstnOnlyMeetings: boolean("allow_pstn_only_meetings").notNull().default(false),
+    allowTollFreeDialIn: boolean("allow_toll_free_dial_in").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("dial_in_users_bridge_conference_id").on(t.bridgeId, t.conferenceId), index("dial_in_users_tenant").on(t.tenantId)],
+);
+
+/** What a change replaced, kept so it can be restored: provider entries and earlier dial-in settings. */
+export const archives = pgTable(
+  "archives",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    jobId: uuid("job_id"),
+    operation: text("operation").notNull(),
+    /** `{ acpEntries: [...], dialIn: {...} | null }` as they were before the change. */
+    data: jsonb("data").notNull(),
+    createdAt: createdAt(),
+    restoredAt: timestamp("restored_at", { withTimezone: true }),
+  },
+  (t) => [index("archives_user").on(t.userId, t.id), index("archives_job").on(t.jobId)],
+);
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    /** `pending`, `running`, `completed`, `failed`. */
+    status: text("status").notNull().default("pending"),
+    dryRun: boolean("dry_run").notNull().default(false),
+    params: jsonb("params").notNull(),
+    /** A hash of kind + params, so re-running the same command finds the interrupted job. */
+    fingerprint: text("fingerprint").notNull(),
+    total: integer("total").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    actor: text("actor").notNull(),
+    runnerId: text("runner_id"),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    error: text("error"),
+    createdAt: createdAt(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("jobs_tenant_created").on(t.tenantId, t.createdAt), index("jobs_fingerprint").on(t.tenantId, t.fingerprint)],
+);
+
+export const jobItems = pgTable(
+  "job_items",
+  {
+    jobId: uuid("job_id").notNull(),
+    seq: integer("seq").notNull(),
+    identity: text("identity").notNull(),
+    userId: uuid("user_id"),
+    /** null while pending; then `changed`, `already-microsoft`, `no-licence`, `not-found`, ... */
+    outcome: text("outcome"),
+    message: text("message"),
+    failed: boolean("failed").notNull().default(false),
+    changed: boolean("changed").notNull().default(false),
+    detail: jsonb("detail"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    tenantId: uuid("tenant_id").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    actor: text("actor").notNull(),
+    operation: text("operation").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id"),
+    jobId: uuid("job_id"),
+    before: jsonb("before"),
+    after: jsonb("after"),
+  },
+  (t) => [index("audit_events_tenant_at").on(t.tenantId, t.id), index("audit_events_target").on(t.targetId)],
+);
+
+/** Server-side secrets (the PIN hashing key). Never exposed through any interface. */
+export const secrets = pgTable("secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+  createdAt: createdAt(),
+});

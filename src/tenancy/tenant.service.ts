@@ -1,0 +1,88 @@
+import { sql } from "drizzle-orm";
+import { AppError } from "../core/errors.ts";
+import { type Db, rows } from "../store/db.ts";
+
+export interface Tenant {
+  id: string;
+  name: string;
+  domain: string;
+  createdAt: string;
+}
+
+/** The providers every tenant starts with: Microsoft and the third parties the reference system knew. */
+export const defaultProviders = [
+  { name: "Microsoft", domain: "resources.lync.com", url: "https://dialin.lync.com", isMicrosoft: true },
+  { name: "InterCall", domain: "intercall.com", url: "https://www.intercall.com", isMicrosoft: false },
+  { name: "PGi", domain: "pgi.com", url: "https://www.pgi.com", isMicrosoft: false },
+  { name: "BT Conferencing", domain: "btconferencing.com", url: "https://www.btconferencing.com", isMicrosoft: false },
+  { name: "Arkadin", domain: "arkadin.com", url: "https://www.arkadin.com", isMicrosoft: false },
+] as const;
+
+function toTenant(r: { id: string; name: string; domain: string; created_at: Date | string }): Tenant {
+  return { id: r.id, name: r.name, domain: r.domain, createdAt: new Date(r.created_at).toISOString() };
+}
+
+/** Creates a tenant with its conferencing settings and default providers. */
+export async function createTenant(db: Db, input: { name: string; domain: string }): Promise<Tenant> {
+  const name = input.name.trim();
+  const domain = input.domain.trim().toLowerCase();
+  if (!name) throw new AppError("invalid_input", "The tenant name is empty: give a name such as Contoso.");
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) {
+    throw new AppError("invalid_input", `"${input.domain}" is not a domain name: give one such as contoso.com.`);
+  }
+  return db.transaction(async (tx) => {
+    const [row] = await rows<{ id: string; name: string; domain: string; created_at: Date }>(
+      tx as unknown as Db,
+      sql`insert into tenants (name, domain) values (${name}, ${domain}) returning id, name, domain, created_at`,
+    );
+    if (!row) throw new AppError("internal", "The tenant was not created.");
+    await tx.execute(sql`insert into conferencing_settings (tenant_id) values (${row.id})`);
+    await tx.execute(sql`
+      insert into providers (tenant_id, name, domain, url, is_microsoft)
+      select ${row.id}::uuid, p.name, p.domain, p.url, p.is_microsoft
+      from jsonb_to_recordset(${JSON.stringify(defaultProviders.map((p) => ({ name: p.name, domain: p.domain, url: p.url, is_microsoft: p.isMicrosoft })))}::jsonb)
+        as p(name text, domain text, url text, is_microsoft boolean)`);
+    await tx.execute(sql`
+      insert into audit_events (tenant_id, actor, operation, target_type, target_id, after)
+      values (${row.id}, 'system', 'tenant.create', 'tenant', ${row.id}, ${JSON.stringify({ name, domain })}::jsonb)`);
+    return toTenant(row);
+  });
+}
+
+export async function listTenants(db: Db): Promise<Tenant[]> {
+  const result = await rows<{ id: string; name: string; domain: string; created_at: Date }>(
+    db,
+    sql`select id, name, domain, created_at from tenants order by created_at, name`,
+  );
+  return result.map(toTenant);
+}
+
+/**
+ * Finds the tenant a request is for: by name, domain or id; with none given, the only tenant there is.
+ */
+export async function resolveTenant(db: Db, ref: string | undefined): Promise<Tenant> {
+  if (ref?.trim()) {
+    const key = ref.trim().toLowerCase();
+    const found = await rows<{ id: string; name: string; domain: string; created_at: Date }>(
+      db,
+      sql`select id, name, domain, created_at from tenants
+          where lower(name) = ${key} or lower(domain) = ${key} or id::text = ${key} limit 2`,
+    );
+    const first = found[0];
+    if (!first) throw new AppError("not_found", `No tenant is named "${ref}": list them with \`callplane tenants list\`.`);
+    return toTenant(first);
+  }
+  const all = await listTenants(db);
+  const only = all[0];
+  if (all.length === 1 && only) return only;
+  if (all.length === 0) {
+    throw new AppError(
+      "tenant_required",
+      "There is no tenant yet: create one with `callplane tenants create --name Contoso --domain contoso.com`, or build a demo with `callplane demo --users 1000`.",
+    );
+  }
+  throw new AppError(
+    "tenant_required",
+    `There are ${all.length} tenants: say which with --tenant NAME (or the X-Callplane-Tenant header): ${all.map((t) => t.name).join(", ")}.`,
+  );
+}

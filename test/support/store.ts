@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Ctx } from "../../src/core/context.ts";
+import { openRuntime, type Runtime } from "../../src/runtime.ts";
+
+/** Which store the suite runs on: PostgreSQL when DATABASE_URL is set, else PGlite in memory. */
+export const storeKind = process.env.DATABASE_URL ? "postgres" : "pglite";
+
+if (process.env.CALLPLANE_TEST_STORE === "postgres" && !process.env.DATABASE_URL) {
+  // CI asks for the PostgreSQL run explicitly: missing PostgreSQL is a failure, never a skip.
+  throw new Error("CALLPLANE_TEST_STORE=postgres but DATABASE_URL is not set: start PostgreSQL and set DATABASE_URL.");
+}
+
+export interface TestRuntime extends Runtime {
+  outboxDir: string;
+  /** A context on the first tenant, acting as `test`. */
+  tenantCtx(): Promise<Ctx>;
+}
+
+/** A fresh, empty store for one test file: an in-memory PGlite, or a new PostgreSQL database. */
+export async function openTestRuntime(): Promise<TestRuntime> {
+  const outboxDir = mkdtempSync(path.join(os.tmpdir(), "callplane-outbox-"));
+  let dropDatabase: (() => Promise<void>) | undefined;
+  let databaseUrl: string | undefined;
+  if (process.env.DATABASE_URL) {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const name = `cp_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  }
+  const runtime = await openRuntime({ databaseUrl, memory: !databaseUrl, outboxDir });
+  return {
+    ...runtime,
+    outboxDir,
+    tenantCtx: () => runtime.ctx(undefined, "test"),
+    async close() {
+      await runtime.close();
+      await dropDatabase?.();
+      rmSync(outboxDir, { recursive: true, force: true });
+    },
+  };
+}
