@@ -103,32 +103,56 @@ export async function resolveIdentities(ctx: Ctx, identities: string[]): Promise
   const keys = [...new Set(identities.map((i) => i.trim().toLowerCase()).filter((k) => k.length > 0))];
   const out = new Map<string, string[]>();
   if (keys.length === 0) return out;
-  const payload = JSON.stringify(
-    keys.map((k) => ({
-      k,
-      sip: k.startsWith("sip:") ? k : `sip:${k}`,
-      id: UUID.test(k) ? k : null,
-    })),
-  );
-  const found = await rows<{ k: string; id: string; rank: number }>(
+  const list = (values: string[]) => sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+  const ids = keys.filter((k) => UUID.test(k));
+  // First the identifiers almost every list uses (UPN, object id); then, for what is left, SIP address,
+  // alias and display name. Each condition is "indexed column = any(array)", so the planner ORs
+  // index scans whether there is one key or thousands.
+  const primary = await rows<{ id: string; upn: string }>(
     ctx.db,
-    sql`with keys as (select * from jsonb_to_recordset(${payload}::jsonb) as x(k text, sip text, id uuid))
-      select keys.k, u.id, 1 as rank from keys join users u on u.tenant_id = ${ctx.tenantId} and u.id = keys.id
-      union all
-      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.user_principal_name) = keys.k
-      union all
-      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.sip_address) = keys.sip
-      union all
-      select keys.k, u.id, 1 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.alias) = keys.k
-      union all
-      select keys.k, u.id, 2 from keys join users u on u.tenant_id = ${ctx.tenantId} and lower(u.display_name) = keys.k`,
+    sql`select u.id, lower(u.user_principal_name) as upn from users u
+        where u.tenant_id = ${ctx.tenantId}
+          and (lower(u.user_principal_name) = any(${list(keys)})
+            ${ids.length ? sql`or u.id = any(array(select (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid))` : sql``})`,
   );
-  const best = new Map<string, { rank: number; ids: Set<string> }>();
-  for (const f of found) {
-    const cur = best.get(f.k);
-    const rank = Number(f.rank);
-    if (!cur || rank < cur.rank) best.set(f.k, { rank, ids: new Set([f.id]) });
-    else if (rank === cur.rank) cur.ids.add(f.id);
+  const best = new Map<string, { ids: Set<string> }>();
+  const add = (k: string | null, id: string, into: Map<string, { ids: Set<string> }>) => {
+    if (k === null) return;
+    const cur = into.get(k) ?? { ids: new Set<string>() };
+    cur.ids.add(id);
+    into.set(k, cur);
+  };
+  for (const f of primary) {
+    add(f.id, f.id, best);
+    add(f.upn, f.id, best);
+  }
+  const rest = keys.filter((k) => !best.has(k));
+  if (rest.length > 0) {
+    const sips = rest.map((k) => (k.startsWith("sip:") ? k : `sip:${k}`));
+    const found = await rows<{ id: string; sip: string | null; alias: string | null; dn: string }>(
+      ctx.db,
+      sql`select u.id, lower(u.sip_address) as sip, lower(u.alias) as alias, lower(u.display_name) as dn
+          from users u
+          where u.tenant_id = ${ctx.tenantId}
+            and (lower(u.sip_address) = any(${list(sips)})
+              or lower(u.alias) = any(${list(rest)})
+              or lower(u.display_name) = any(${list(rest)}))`,
+    );
+    const exact = new Map<string, { ids: Set<string> }>();
+    const byName = new Map<string, { ids: Set<string> }>();
+    for (const f of found) {
+      add(f.alias, f.id, exact);
+      if (f.sip) {
+        add(f.sip, f.id, exact);
+        add(f.sip.slice(4), f.id, exact);
+      }
+      add(f.dn, f.id, byName);
+    }
+    // SIP address and alias rank before display names, which only count when nothing else matches.
+    for (const k of rest) {
+      const hit = exact.get(k) ?? byName.get(k);
+      if (hit) best.set(k, hit);
+    }
   }
   for (const k of keys) out.set(k, [...(best.get(k)?.ids ?? [])]);
   return out;

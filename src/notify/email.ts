@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 
 export interface DialInEmail {
   to: string;
@@ -55,22 +55,62 @@ export function renderEml(mail: DialInEmail, now: Date = new Date()): string {
   ].join("\r\n");
 }
 
+// Files are written by a worker thread: a bulk job writes tens of thousands of them, and on the main
+// thread that work would stall the store (the embedded engine runs there too).
+const workerSource = `
+const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+const path = require("node:path");
+parentPort.on("message", ({ id, dir, files }) => {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const [name, content] of files) fs.writeFileSync(path.join(dir, name), content, { mode: 0o600, flag: "wx" });
+    parentPort.postMessage({ id, ok: true });
+  } catch (err) {
+    parentPort.postMessage({ id, ok: false, message: String((err && err.message) || err) });
+  }
+});`;
+
+let worker: Worker | undefined;
+let nextId = 0;
+const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+
+function outboxWorker(): Worker {
+  if (worker) return worker;
+  const w = new Worker(workerSource, { eval: true });
+  w.on("message", (m: { id: number; ok: boolean; message?: string }) => {
+    const entry = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (waiting.size === 0) w.unref();
+    if (m.ok) entry?.resolve();
+    else entry?.reject(new Error(`Could not write to the outbox: ${m.message}`));
+  });
+  w.on("error", (err) => {
+    for (const entry of waiting.values()) entry.reject(err);
+    waiting.clear();
+    worker = undefined;
+  });
+  w.unref();
+  worker = w;
+  return w;
+}
+
 /** Writes messages as .eml files to the outbox folder; returns the file paths. */
 export async function writeOutbox(outboxDir: string, mails: DialInEmail[]): Promise<string[]> {
   if (mails.length === 0) return [];
-  await mkdir(outboxDir, { recursive: true, mode: 0o700 });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const files: string[] = [];
-  const concurrency = 64;
-  for (let i = 0; i < mails.length; i += concurrency) {
-    await Promise.all(
-      mails.slice(i, i + concurrency).map(async (mail, j) => {
-        const safe = mail.to.replace(/[^a-zA-Z0-9@._-]/g, "_");
-        const file = path.join(outboxDir, `${stamp}-${i + j}-${safe}.eml`);
-        await writeFile(file, renderEml(mail), { mode: 0o600 });
-        files.push(file);
-      }),
-    );
-  }
-  return files;
+  // Two calls in the same millisecond (a bulk job and a PIN reset, or two tenants with the same
+  // UPN) must not write the same file name: the later email would replace the earlier one.
+  const call = randomUUID().slice(0, 8);
+  const files = mails.map(
+    (mail, i) => [`${stamp}-${call}-${i}-${mail.to.replace(/[^a-zA-Z0-9@._-]/g, "_")}.eml`, renderEml(mail)] as const,
+  );
+  const w = outboxWorker();
+  const id = nextId++;
+  await new Promise<void>((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    w.ref();
+    w.postMessage({ id, dir: outboxDir, files });
+  });
+  return files.map(([name]) => path.join(outboxDir, name));
 }
