@@ -200,18 +200,16 @@ describe("ConferenceIdAllocator", () => {
     expect(() => new ConferenceIdAllocator(length, [], seededRng(1))).toThrow(RangeError);
   });
 
-  it("allocates 100,000 IDs next to 100,000 held ones quickly", () => {
+  // Its speed is measured in bench:acp, not here.
+  it("allocates 100,000 distinct IDs next to 100,000 held ones", () => {
     const rng = seededRng("perf");
     const held = Array.from({ length: 100_000 }, () => String(1_000_000 + rng.int(9_000_000)));
-    const start = performance.now();
     const alloc = new ConferenceIdAllocator(7, held, rng);
     const heldBefore = alloc.size;
     const ids = new Set<string>();
     for (let i = 0; i < 100_000; i++) ids.add(alloc.allocate());
-    const elapsed = performance.now() - start;
     expect(ids.size).toBe(100_000);
     expect(held.filter((id) => ids.has(id))).toEqual([]);
     expect(alloc.size).toBe(heldBefore + 100_000);
-    expect(elapsed).toBeLessThan(200);
   });
 });

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { bool, int, kv, list, run, table } from "../cli/cli.ts";
+import { AppError } from "../core/errors.ts";
 import { readCsvBytes } from "../core/identity-list.ts";
 import { bulkExitCode, followJob, formatReport, jobReport } from "../jobs/jobs.commands.ts";
 import type { BulkReport, JobView } from "../jobs/jobs.service.ts";
@@ -403,8 +404,9 @@ export function registerConferencingCommands(program: Command): void {
       run(
         cmd,
         async (api, g): Promise<RestoreResult | BulkReport> => {
-          if (o.job && identity) throw new Error("Give a user or --job, not both.");
-          if (!o.job && !identity) throw new Error("Say what to restore: a user identity, or --job ID.");
+          // Bad invocations exit 2 like every other (a plain Error would be reported as internal, exit 3).
+          if (o.job && identity) throw new AppError("invalid_input", "Give a user or --job, not both.");
+          if (!o.job && !identity) throw new AppError("invalid_input", "Say what to restore: a user identity, or --job ID.");
           if (identity) return api.call<RestoreResult>("POST", `/conferencing/users/${u(identity)}/restore`);
           const started = await api.call<{ job: JobView }>("POST", "/conferencing/restore-job", { body: { job: o.job, dryRun: o.dryRun } });
           return jobReport(api, await followJob(api, started.job.id, g, "Restoring"));
@@ -412,6 +414,8 @@ export function registerConferencingCommands(program: Command): void {
         {
           human: (r) => ("results" in r ? formatReport(r) : [r.message, r.dialIn ? dialInText(r.dialIn) : null].filter(Boolean).join("\n")),
           exitCode: (r) => ("results" in r ? bulkExitCode(r) : 0),
+          // A bulk report prints as every bulk command's does: the job by its id.
+          json: (r) => ("results" in r ? { ...r, job: r.job.id } : r),
         },
       ),
     );

@@ -296,7 +296,8 @@ export function conferencingRoutes(api: Api, ctxOf: CtxOf): void {
         tags,
         summary: "Make Microsoft the user's audio conferencing provider (Enable-CsOnlineDialInConferencingUser)",
         params: identityParam,
-        body: enableBody.optional(),
+        // A POST without a body arrives as null: accept it as "no options".
+        body: enableBody.nullish(),
         response: { 200: dialInChange, ...errors },
       },
     },
@@ -322,7 +323,7 @@ export function conferencingRoutes(api: Api, ctxOf: CtxOf): void {
         tags,
         summary: "Turn off Microsoft dial-in and release the conference ID (Disable-CsOnlineDialInConferencingUser)",
         params: identityParam,
-        body: z.strictObject({ sendEmail: z.boolean().optional() }).optional(),
+        body: z.strictObject({ sendEmail: z.boolean().optional() }).nullish(),
         response: { 200: dialInChange, ...errors },
       },
     },

@@ -564,6 +564,8 @@ export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreRe
         `Nothing is archived for ${user.userPrincipalName}: no earlier provider or dial-in settings to go back to.`,
       );
     }
+    // Microsoft dial-in needs the licence, as when enabling: never bring it back without one.
+    if (arch.data.dialIn && !user.audioConferencingLicensed) throw licenceError(user);
     const current = await loadDialIn(tx, userId);
     const currentAcp = await listUserAcpEntries(tx, userId);
     await archive(tx, userId, "conferencing.restore", {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
-import { parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
+import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { cryptoRng } from "../core/random.ts";
 import { hasAudioConferencingLicence, resolveIdentities } from "../directory/users.service.ts";
 import {
@@ -130,7 +130,7 @@ export async function planMoveToMicrosoft(ctx: Ctx, input: MoveToMicrosoftInput)
     identities = parsed.identities;
     info = { source: "csv", count: identities.length, duplicates: parsed.duplicates, skipped: parsed.skipped, column: parsed.column };
   } else {
-    const parsed = input.userList !== undefined ? parseUserList(input.userList) : parseUserList((input.identities ?? []).join(","));
+    const parsed = input.userList !== undefined ? parseUserList(input.userList) : parseIdentityArray(input.identities ?? []);
     identities = parsed.identities;
     info = { source: "user-list", count: identities.length, duplicates: parsed.duplicates, skipped: [], column: null };
   }
@@ -162,7 +162,9 @@ export async function moveUsersToMicrosoft(
     return { ...start, report: null };
   }
   await runJob(ctx, start.job.id, opts.onProgress);
-  return { ...start, report: await bulkReport(ctx, start.job.id) };
+  const report = await bulkReport(ctx, start.job.id);
+  // Waited for, the job is answered as it ended, not as it was planned.
+  return { ...start, job: report.job, report };
 }
 
 interface StateRow {

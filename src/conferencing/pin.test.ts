@@ -210,11 +210,9 @@ describe("hashPin and verifyPin", () => {
     expect(errorOf(() => verifyPin("48213", hashPin("48213", KEY), Buffer.alloc(0))).code).toBe("internal");
   });
 
-  it("hashes 100,000 PINs in well under a second", () => {
-    const start = performance.now();
-    let last = "";
-    for (let i = 0; i < 100_000; i++) last = hashPin(String(i).padStart(5, "0"), KEY);
-    expect(performance.now() - start).toBeLessThan(1000);
-    expect(verifyPin("99999", last, KEY)).toBe(true);
+  it("gives every PIN its own salt, so equal PINs hash differently", () => {
+    const hashes = new Set<string>();
+    for (let i = 0; i < 1000; i++) hashes.add(hashPin("48213", KEY));
+    expect(hashes.size).toBe(1000);
   });
 });

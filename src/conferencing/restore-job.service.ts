@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { type AuditInput, recordAudit } from "../audit/audit.service.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
+import { hasAudioConferencingLicence } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -64,6 +65,7 @@ export async function restoreJob(
 interface CurrentRow {
   user_id: string;
   user_principal_name: string;
+  licensed: boolean;
   dial_in: DialInSnapshot | null;
   acp: AcpEntry[];
 }
@@ -83,7 +85,7 @@ registerJobHandler({
       const userIds = JSON.stringify(items.map((i) => i.userId));
       const current = await rows<CurrentRow>(
         tx.db,
-        sql`select u.id as user_id, u.user_principal_name,
+        sql`select u.id as user_id, u.user_principal_name, ${hasAudioConferencingLicence} as licensed,
               (select jsonb_build_object('bridgeId', d.bridge_id, 'conferenceId', d.conference_id, 'pinHash', d.pin_hash,
                   'serviceNumber', d.service_number, 'tollFreeServiceNumber', d.toll_free_service_number,
                   'allowPstnOnlyMeetings', d.allow_pstn_only_meetings, 'allowTollFreeDialIn', d.allow_toll_free_dial_in)
@@ -143,6 +145,17 @@ registerJobHandler({
             failed: true,
             changed: false,
             message: `Cannot restore ${item.identity}: conference ID ${d.conferenceId} is now held by another user.`,
+          });
+          continue;
+        }
+        if (d && !now.licensed) {
+          // As when enabling: Microsoft dial-in is never brought back without the licence.
+          outcomes.push({
+            seq: item.seq,
+            outcome: "no-licence",
+            failed: true,
+            changed: false,
+            message: `Cannot restore ${item.identity} to Microsoft: it does not have a valid Audio Conferencing licence. Assign one with \`callplane licences assign ${item.identity} --sku MCOMEETADV\`, then restore the job again.`,
           });
           continue;
         }

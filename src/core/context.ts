@@ -1,4 +1,5 @@
 import type { Db } from "../store/db.ts";
+import { translateError } from "./errors.ts";
 
 /** What every service operation runs with: the store (or a transaction on it), the tenant and who acts. */
 export interface Ctx {
@@ -21,7 +22,11 @@ export interface AppEnv {
   exclusiveStore: boolean;
 }
 
-/** Runs `fn` in a transaction, with a context bound to it. */
+/** Runs `fn` in a transaction, with a context bound to it; database errors come out as domain errors. */
 export async function inTransaction<T>(ctx: Ctx, fn: (tx: Ctx) => Promise<T>): Promise<T> {
-  return ctx.db.transaction(async (tx) => fn({ ...ctx, db: tx as unknown as Db }));
+  try {
+    return await ctx.db.transaction(async (tx) => fn({ ...ctx, db: tx as unknown as Db }));
+  } catch (err) {
+    throw translateError(err);
+  }
 }

@@ -67,6 +67,22 @@ export function parseUserList(text: string): { identities: string[]; duplicates:
   return collapse(entries);
 }
 
+/**
+ * Identities given one per entry (API callers): trims entries and drops empty ones and
+ * case-insensitive repeats, but never splits an entry, so "Lee, Kim" stays one identity.
+ * Throws invalid_input when nothing is left.
+ */
+export function parseIdentityArray(values: string[]): { identities: string[]; duplicates: number } {
+  const entries = values.map((value) => value.trim()).filter((value) => value !== "");
+  if (entries.length === 0) {
+    throw new AppError(
+      "invalid_input",
+      'The identity list is empty: give one or more identities, e.g. ["alice@contoso.com", "bob@contoso.com"].',
+    );
+  }
+  return collapse(entries);
+}
+
 function binaryError(fileName: string): AppError {
   return new AppError(
     "invalid_input",

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
+import { findProvider } from "../conferencing/providers.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
@@ -244,6 +245,10 @@ function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
 export async function listUsers(ctx: Ctx, q: ListUsersQuery): Promise<UserPage> {
   const limit = Math.min(Math.max(q.limit ?? 100, 0), 1000);
   const offset = Math.max(q.offset ?? 0, 0);
+  if (q.provider && !["microsoft", "third-party", "thirdparty", "none"].includes(q.provider.trim().toLowerCase())) {
+    // A misspelt provider must not read as "nobody uses it".
+    await findProvider(ctx, q.provider);
+  }
   const where = userWhere(ctx, q);
   const [count] = await rows<{ n: string | number }>(ctx.db, sql`select count(*) as n from users u where ${where}`);
   const items =

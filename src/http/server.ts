@@ -59,7 +59,8 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
   app.setErrorHandler((err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const details = err.validation.map((v) => ({
-        path: `${err.validationContext ?? "body"}${v.instancePath ? v.instancePath.replaceAll("/", ".") : ""}`,
+        // The root of a part has instancePath "/": name the part alone ("body"), not "body.".
+        path: `${err.validationContext ?? "body"}${v.instancePath && v.instancePath !== "/" ? v.instancePath.replaceAll("/", ".") : ""}`,
         message: v.message ?? "is not valid",
       }));
       return reply.status(400).send({

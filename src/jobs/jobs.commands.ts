@@ -177,7 +177,7 @@ export function registerJobCommands(program: Command): void {
           await api.call<JobView>("POST", `/jobs/${encodeURIComponent(id)}/resume`, { body: {} });
           return jobReport(api, await followJob(api, id, g, "Resuming"));
         },
-        { human: (r) => formatReport(r), exitCode: bulkExitCode },
+        { human: (r) => formatReport(r), exitCode: bulkExitCode, json: (r) => ({ ...r, job: r.job.id }) },
       ),
     );
 }

@@ -67,7 +67,7 @@ export function jobRoutes(api: Api, ctxOf: CtxOf): void {
         tags: ["jobs"],
         summary: "Finish a job that was interrupted or failed part way",
         params: jobParam,
-        body: z.strictObject({ wait: z.boolean().optional() }).optional(),
+        body: z.strictObject({ wait: z.boolean().optional() }).nullish(),
         response: { 200: jobView, 202: jobView, ...errors },
       },
     },

@@ -277,7 +277,11 @@ const STALE_SECONDS = 60;
 export async function runJob(ctx: Ctx, jobId: string, onProgress?: ProgressListener): Promise<JobView> {
   const already = running.get(jobId);
   if (already) return already;
-  const run = runJobOnce(ctx, jobId, onProgress).finally(() => running.delete(jobId));
+  const run = runJobOnce(ctx, jobId, onProgress).finally(() => {
+    running.delete(jobId);
+    // A stop request is for this run only; left behind (the run failed or finished first) it would stop the next.
+    stopping.delete(jobId);
+  });
   running.set(jobId, run);
   return run;
 }
@@ -301,13 +305,15 @@ async function runJobOnce(ctx: Ctx, jobId: string, onProgress?: ProgressListener
       `Job ${jobId} is being run by another Callplane process: wait for it, or follow it with \`callplane jobs show ${jobId}\`.`,
     );
   }
-  let processBatch = await handler.prepare(ctx, job);
+  let processBatch: (tx: Ctx, items: PendingItem[]) => Promise<BatchResult>;
   let processed = job.processed;
   let retries = 0;
   // Items are taken in seq order; the cursor keeps each batch's read from rescanning finished items.
   let afterSeq = 0;
   const effects: Promise<void>[] = [];
   try {
+    // Inside the try: a job that cannot even start (its bridge was renamed) is marked failed, with the reason.
+    processBatch = await handler.prepare(ctx, job);
     for (;;) {
       const pending = await rows<{ seq: number; identity: string; user_id: string | null; detail: Record<string, unknown> | null }>(
         ctx.db,

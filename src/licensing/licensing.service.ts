@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
+import { disableDialInInTx, enableDialInInTx } from "../conferencing/dial-in.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { AUDIO_CONFERENCING_PLANS, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
+import { type DialInEmail, writeOutbox } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 
 export interface Sku {
@@ -139,8 +141,9 @@ export interface LicenceChange {
  * when the tenant says so (AutomaticallyReplaceAcpProvider).
  */
 export async function assignLicence(ctx: Ctx, identity: string, skuRef: string): Promise<LicenceChange> {
-  const { enableDialInInTx } = await import("../conferencing/dial-in.service.ts");
-  return inTransaction(ctx, async (tx) => {
+  // The email that turning dial-in on writes (with the new PIN): sent once the change is committed.
+  let mail: DialInEmail | null = null;
+  const change = await inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
     // Lock the SKU so two assignments cannot both take the last seat.
     const sku = await findSku(tx, skuRef);
@@ -179,7 +182,7 @@ export async function assignLicence(ctx: Ctx, identity: string, skuRef: string):
         conferencing =
           "No bridge exists yet, so dial-in conferencing was not turned on: create a bridge, then run `callplane conferencing enable`.";
       } else {
-        await enableDialInInTx(tx, userId, { replaceProvider: replace, operation: "licence.assign" });
+        mail = (await enableDialInInTx(tx, userId, { replaceProvider: replace, operation: "licence.assign" })).mail;
         conferencing = "Microsoft dial-in conferencing was turned on.";
       }
     }
@@ -195,12 +198,14 @@ export async function assignLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
+  if (mail) await writeOutbox(ctx.env.outboxDir, [mail]);
+  return change;
 }
 
 /** Removes a licence. Without Audio Conferencing, Microsoft dial-in is turned off and the conference ID released. */
 export async function removeLicence(ctx: Ctx, identity: string, skuRef: string): Promise<LicenceChange> {
-  const { disableDialInInTx } = await import("../conferencing/dial-in.service.ts");
-  return inTransaction(ctx, async (tx) => {
+  let mail: DialInEmail | null = null;
+  const change = await inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
     const sku = await findSku(tx, skuRef);
     const before = await getUserById(tx, userId);
@@ -209,7 +214,7 @@ export async function removeLicence(ctx: Ctx, identity: string, skuRef: string):
     let after = await getUserById(tx, userId);
     let conferencing: string | null = null;
     if (before.audioConferencingLicensed && !after.audioConferencingLicensed && after.provider.kind === "microsoft") {
-      await disableDialInInTx(tx, userId, { operation: "licence.remove" });
+      mail = (await disableDialInInTx(tx, userId, { operation: "licence.remove" })).mail;
       conferencing = "Microsoft dial-in conferencing was turned off and the conference ID released.";
       after = await getUserById(tx, userId);
     }
@@ -224,4 +229,6 @@ export async function removeLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
+  if (mail) await writeOutbox(ctx.env.outboxDir, [mail]);
+  return change;
 }

@@ -1,0 +1,357 @@
+// The real binary, spawned as an administrator runs it: no terminal, no standard input, a fresh
+// folder as working directory and its own embedded store. Each spawn opens the store (a second or
+// more), so one demo tenant serves a sequence of commands, each test building on the one before.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net, { type AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/audit.service.ts";
+import type { ConferencingSummary } from "../src/conferencing/dial-in.service.ts";
+import type { DemoSummary } from "../src/demo/demo.service.ts";
+import type { UserPage, UserView } from "../src/directory/users.service.ts";
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/callplane.mjs");
+const actor = `local:${os.userInfo().username}`;
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface BulkJson {
+  job: string;
+  dryRun: boolean;
+  summary: { changed: number; unchanged: number; failed: number };
+  results: { identity: string; outcome: string; message: string }[];
+}
+
+let dir: string;
+let dataDir: string;
+let outboxDir: string;
+let server: ChildProcess | undefined;
+
+/** The environment as inherited (CI included), less what would point the CLI at another store or server. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ["DATABASE_URL", "CALLPLANE_SERVER", "CALLPLANE_DATA", "CALLPLANE_TENANT", "CALLPLANE_OUTBOX"]) delete env[name];
+  return env;
+}
+
+/** Runs `callplane --data <dir> --outbox <dir> ...args` to the end. */
+function cli(args: string[], timeoutMs = 45_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, "--data", dataDir, "--outbox", outboxDir, ...args], {
+      cwd: dir,
+      env: childEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`callplane ${args.join(" ")} did not finish in ${timeoutMs} ms.\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function parsed<T>(ran: Ran): T {
+  try {
+    return JSON.parse(ran.stdout) as T;
+  } catch {
+    throw new Error(`Not JSON (exit ${ran.code}).\nstdout: ${ran.stdout}\nstderr: ${ran.stderr}`);
+  }
+}
+
+function show(ran: Ran): string {
+  return `exit ${ran.code}\nstdout: ${ran.stdout.slice(0, 2000)}\nstderr: ${ran.stderr.slice(0, 2000)}`;
+}
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Starts `callplane serve` on the data folder and waits for its "listening" line. */
+function startServer(port: number): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [bin, "serve", "--port", String(port), "--data", dataDir, "--outbox", outboxDir, "--demo-users", "0"],
+    { cwd: dir, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  server = child;
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`The server did not start in 30 s: ${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+?) /.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`The server exited (${code}) before listening: ${out}`));
+    });
+  });
+}
+
+async function stopServer(): Promise<void> {
+  const child = server;
+  server = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "callplane-cli-"));
+  dataDir = path.join(dir, "data");
+  outboxDir = path.join(dir, "outbox");
+});
+
+afterAll(async () => {
+  await stopServer();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("callplane, the binary", () => {
+  let demo: DemoSummary;
+  let ready: UserView[];
+  const readyOn = (provider: string) => ready.filter((u) => u.provider.name === provider);
+  let replaced: UserView;
+  let listed: [UserView, UserView];
+  let listJob: string;
+
+  it("prints help (exit 0), refuses an unknown option (exit 2), and builds a demo tenant", async () => {
+    const [help, unknown, built] = await Promise.all([
+      cli(["--help"]),
+      cli(["--no-such-option"]),
+      cli(["demo", "--users", "300", "--json"]),
+    ]);
+    expect(help.code, show(help)).toBe(0);
+    expect(help.stdout).toContain("Usage: callplane");
+    for (const command of ["conferencing", "users", "jobs", "audit", "serve", "demo"]) expect(help.stdout).toContain(command);
+    expect(unknown.code, show(unknown)).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--no-such-option'");
+    expect(unknown.stdout).toBe("");
+    expect(built.code, show(built)).toBe(0);
+    demo = parsed<DemoSummary>(built);
+    expect(demo).toMatchObject({ users: 300, tenant: { name: "Contoso", domain: "contoso.com" } });
+    expect(demo.byProvider.InterCall).toBeGreaterThan(10);
+  });
+
+  it("lists the users ready for Audio Conferencing as JSON", async () => {
+    const ran = await cli(["users", "list", "--ready-for-audio-conferencing", "--limit", "1000", "--json"]);
+    expect(ran.code, show(ran)).toBe(0);
+    const page = parsed<UserPage>(ran);
+    expect(page.total).toBe(demo.licensedForAudioConferencing - (demo.byProvider.Microsoft ?? 0));
+    expect(page.items).toHaveLength(page.total);
+    expect(page.items.every((u) => u.readyForAudioConferencing && u.audioConferencingLicensed && u.provider.kind !== "microsoft")).toBe(
+      true,
+    );
+    ready = page.items;
+    expect(readyOn("InterCall").length).toBeGreaterThan(1);
+    expect(readyOn("PGi").length).toBeGreaterThan(1);
+    expect(readyOn("BT Conferencing").length).toBeGreaterThan(1);
+  });
+
+  it("lists providers matching a wildcard", async () => {
+    const ran = await cli(["conferencing", "providers", "--filter", "*Call*"]);
+    expect(ran.code, show(ran)).toBe(0);
+    const rows = ran.stdout.trim().split("\n");
+    expect(rows[0]).toMatch(/^Identity\s+Domain\s+URL$/);
+    expect(rows.slice(2).map((r) => r.split(/\s{2,}/)[0])).toEqual(["InterCall"]);
+  });
+
+  it("enable needs --replace-provider for a third-party user (exit 2), then prints the new PIN once", async () => {
+    replaced = readyOn("InterCall")[0] as UserView;
+    const refused = await cli(["conferencing", "enable", replaced.userPrincipalName]);
+    expect(refused.code, show(refused)).toBe(2);
+    expect(refused.stderr).toContain("uses InterCall");
+    expect(refused.stderr).toContain("--replace-provider");
+    expect(refused.stdout).toBe("");
+
+    const ran = await cli(["conferencing", "enable", replaced.userPrincipalName, "--replace-provider"]);
+    expect(ran.code, show(ran)).toBe(0);
+    expect(ran.stdout).toContain(`The provider of ${replaced.userPrincipalName} has changed from InterCall to Microsoft.`);
+    expect(ran.stdout).toMatch(/Conference ID\s+\d{7}\n/);
+    const pins = [...ran.stdout.matchAll(/Leader PIN: (\d+)/g)].map((m) => m[1]);
+    expect(pins).toHaveLength(1);
+    const pin = pins[0] ?? "";
+    expect(pin).toMatch(/^\d{5}$/);
+    expect(ran.stdout.split(pin)).toHaveLength(2);
+    expect(ran.stdout).toContain("shown this once");
+  });
+
+  it("move-to-microsoft --user-list: exit 1 when a user is not found, the others changed", async () => {
+    const [a, b] = readyOn("PGi");
+    if (!a || !b) throw new Error("no PGi users");
+    listed = [a, b];
+    const ran = await cli([
+      "conferencing",
+      "move-to-microsoft",
+      "--user-list",
+      `${a.userPrincipalName}, ${b.userPrincipalName}, nobody@x`,
+      "--json",
+    ]);
+    expect(ran.code, show(ran)).toBe(1);
+    const report = parsed<BulkJson>(ran);
+    expect(Object.keys(report)).toEqual(["job", "dryRun", "summary", "results"]);
+    expect(report.job).toMatch(/^[0-9a-f-]{36}$/);
+    expect(report.dryRun).toBe(false);
+    expect(report.summary).toEqual({ changed: 2, unchanged: 0, failed: 1 });
+    expect(report.results.map((r) => [r.identity, r.outcome])).toEqual([
+      [a.userPrincipalName, "changed"],
+      [b.userPrincipalName, "changed"],
+      ["nobody@x", "not-found"],
+    ]);
+    expect(report.results[0]?.message).toBe(`The provider of ${a.userPrincipalName} has changed from PGi to Microsoft.`);
+    expect(report.results[2]?.message).toContain("nobody@x");
+    listJob = report.job;
+  });
+
+  it("move-to-microsoft --csv reads an Excel-style CSV: BOM, CRLF and a UserPrincipalName header", async () => {
+    const [c, d] = readyOn("BT Conferencing");
+    if (!c || !d) throw new Error("no BT Conferencing users");
+    writeFileSync(
+      path.join(dir, "users.csv"),
+      `\uFEFFUserPrincipalName,DisplayName\r\n${c.userPrincipalName},${c.displayName}\r\n${d.userPrincipalName},${d.displayName}\r\n`,
+    );
+    const ran = await cli(["conferencing", "move-to-microsoft", "--csv", "users.csv"]);
+    expect(ran.code, show(ran)).toBe(0);
+    expect(ran.stderr).toContain('Read identities from the "UserPrincipalName" column of users.csv.');
+    expect(ran.stderr).toContain("Number of users to have their audio conferencing provider set to Microsoft: 2");
+    expect(ran.stdout).toContain(`changed  The provider of ${c.userPrincipalName} has changed from BT Conferencing to Microsoft.`);
+    expect(ran.stdout).toContain(`changed  The provider of ${d.userPrincipalName} has changed from BT Conferencing to Microsoft.`);
+    expect(ran.stdout).toContain("2 changed, 0 unchanged, 0 failed.");
+  });
+
+  it("move-to-microsoft --from-provider intercall --dry-run changes nothing", async () => {
+    const interCall = demo.byProvider.InterCall ?? 0;
+    const wouldChange = readyOn("InterCall").length - 1;
+    const ran = await cli(["conferencing", "move-to-microsoft", "--from-provider", "intercall", "--dry-run", "--json"]);
+    const report = parsed<BulkJson>(ran);
+    expect(report.dryRun).toBe(true);
+    expect(report.results).toHaveLength(interCall - 1);
+    expect(report.summary).toEqual({ changed: wouldChange, unchanged: 0, failed: interCall - 1 - wouldChange });
+    expect(report.results.filter((r) => r.outcome === "changed").every((r) => r.message.startsWith("Would change the provider"))).toBe(
+      true,
+    );
+    // Users that would fail make a dry run exit 1, as the real run would.
+    expect(ran.code, show(ran)).toBe(report.summary.failed > 0 ? 1 : 0);
+
+    const summary = await cli(["conferencing", "summary", "--json"]);
+    expect(summary.code, show(summary)).toBe(0);
+    const now = parsed<ConferencingSummary>(summary);
+    expect(now.byProvider.InterCall).toBe(interCall - 1);
+    expect(now.byProvider.Microsoft).toBe((demo.byProvider.Microsoft ?? 0) + 5);
+    expect(now.readyForAudioConferencing).toBe(ready.length - 5);
+  });
+
+  it("move-to-microsoft --from-provider Nope exits 2 and lists the supported providers", async () => {
+    const ran = await cli(["conferencing", "move-to-microsoft", "--from-provider", "Nope"]);
+    expect(ran.code, show(ran)).toBe(2);
+    expect(ran.stderr).toContain('"Nope" is not a supported audio conferencing provider');
+    for (const p of ["Microsoft", "Arkadin", "BT Conferencing", "InterCall", "PGi"]) expect(ran.stderr).toContain(p);
+    expect(ran.stdout).toBe("");
+  });
+
+  it("move-to-microsoft --csv with a missing file exits 2: File does not exist", async () => {
+    const ran = await cli(["conferencing", "move-to-microsoft", "--csv", "missing.csv"]);
+    expect(ran.code, show(ran)).toBe(2);
+    expect(ran.stderr).toContain("File does not exist: missing.csv");
+    expect(ran.stdout).toBe("");
+  });
+
+  it("jobs results --csv --output writes the results with an error column", async () => {
+    const ran = await cli(["jobs", "results", listJob, "--csv", "--output", "f.csv"]);
+    expect(ran.code, show(ran)).toBe(0);
+    expect(ran.stdout).toContain("Wrote 3 results to f.csv.");
+    const file = path.join(dir, "f.csv");
+    expect(existsSync(file)).toBe(true);
+    const lines = readFileSync(file, "utf8").split("\r\n");
+    expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error");
+    expect(lines).toHaveLength(5);
+    expect(lines[1]).toMatch(new RegExp(`^1,${listed[0].userPrincipalName},${listed[0].id},changed,true,The provider .*,$`));
+    expect(lines[3]).toMatch(/^3,nobody@x,,not-found,false,,"There was an error while retrieving user nobody@x: .+"$/);
+  });
+
+  it("conferencing restore --job undoes the job", async () => {
+    const ran = await cli(["conferencing", "restore", "--job", listJob, "--json"]);
+    expect(ran.code, show(ran)).toBe(0);
+    const report = parsed<BulkJson>(ran);
+    expect(report.job).toMatch(/^[0-9a-f-]{36}$/);
+    expect(report.job).not.toBe(listJob);
+    expect(report.summary).toEqual({ changed: 2, unchanged: 0, failed: 0 });
+    expect(report.results.map((r) => [r.identity, r.outcome])).toEqual(listed.map((u) => [u.userPrincipalName, "restored"]));
+    expect(report.results[0]?.message).toBe(`Restored ${listed[0].userPrincipalName} to PGi.`);
+  });
+
+  it("audit list shows who did it: the local user", async () => {
+    const ran = await cli(["audit", "list", "--limit", "100", "--json"]);
+    expect(ran.code, show(ran)).toBe(0);
+    const events = parsed<AuditEvent[]>(ran);
+    const ours = events.filter((e) => e.operation.startsWith("conferencing."));
+    // Enable one user, move two by list and two by CSV, restore the two of the list.
+    expect(ours.map((e) => e.operation).sort()).toEqual([
+      ...Array(5).fill("conferencing.enable"),
+      ...Array(2).fill("conferencing.restore"),
+    ]);
+    expect(ours.every((e) => e.actor === actor)).toBe(true);
+    // The rest is the demo build, done by the system.
+    expect(events.filter((e) => !ours.includes(e)).every((e) => e.actor.startsWith("system"))).toBe(true);
+    expect(ran.stdout).not.toMatch(/pinHash|pin_hash|hmac-sha256\$|"pin":/);
+  });
+
+  it("the data folder is locked while a server runs: the CLI says to use --server, and --server works", async () => {
+    const port = await freePort();
+    const url = await startServer(port);
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    const [a] = listed;
+    const args = ["users", "show", a.userPrincipalName, "--json"];
+    const [locked, through, nothingToRestore] = await Promise.all([
+      cli(args),
+      cli(["--server", url, ...args]),
+      cli(["--server", url, "conferencing", "restore"]),
+    ]);
+    expect(locked.code, show(locked)).toBe(2);
+    const error = parsed<{ error: { code: string; message: string } }>(locked).error;
+    expect(error.code).toBe("store_in_use");
+    expect(error.message).toContain(`--server ${url}`);
+    expect(through.code, show(through)).toBe(0);
+    const user = parsed<UserView>(through);
+    expect(user.userPrincipalName).toBe(a.userPrincipalName);
+    expect(user.provider).toEqual({ kind: "third-party", name: "PGi" });
+    // A bad invocation is exit 2, wherever the store is.
+    expect(nothingToRestore.code, show(nothingToRestore)).toBe(2);
+    expect(nothingToRestore.stderr).toContain("Say what to restore: a user identity, or --job ID.");
+  });
+});
