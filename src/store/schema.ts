@@ -48,10 +48,32 @@ export const users = pgTable(
     usageLocation: text("usage_location"),
     /** `on-premises` (synchronised from the directory) or `cloud` (created online). */
     source: text("source").notNull().default("cloud"),
+    /** The on-premises object this user is synchronised from (its immutable id); null for cloud users. */
+    immutableId: text("immutable_id"),
+    lastSyncedAt: timestamp("last_synced_at", { withTimezone: true }),
+    /** Set when the object left the on-premises directory: soft-deleted, kept for restore and audit. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /** Where the user is homed: `on-premises` (a registrar pool) or `online`. */
+    homing: text("homing").notNull().default("online"),
+    /** Synchronised from on-premises (source of authority there): SfB enabled, pool, EV, line URI, policy. */
+    onPremSipEnabled: boolean("on_prem_sip_enabled").notNull().default(false),
+    onPremRegistrarPool: text("on_prem_registrar_pool"),
+    /** `SRV:` while homed on-premises, `sipfed.online.lync.com` once moved online. */
+    hostingProvider: text("hosting_provider"),
+    onPremEnterpriseVoiceEnabled: boolean("on_prem_enterprise_voice_enabled").notNull().default(false),
+    onPremLineUri: text("on_prem_line_uri"),
+    onPremVoiceRoutingPolicy: text("on_prem_voice_routing_policy"),
+    /** Online voice settings (Set-CsUser online, Grant-CsOnlineVoiceRoutingPolicy). */
+    enterpriseVoiceEnabled: boolean("enterprise_voice_enabled").notNull().default(false),
+    hostedVoicemail: boolean("hosted_voicemail").notNull().default(false),
+    onlineVoiceRoutingPolicy: text("online_voice_routing_policy"),
+    tenantDialPlan: text("tenant_dial_plan"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
+    uniqueIndex("users_tenant_immutable_id").on(t.tenantId, t.immutableId),
+    uniqueIndex("users_tenant_on_prem_line_uri").on(t.tenantId, t.onPremLineUri).where(sql`${t.deletedAt} is null`),
     uniqueIndex("users_tenant_upn").on(t.tenantId, sql`lower(${t.userPrincipalName})`),
     uniqueIndex("users_tenant_sip").on(t.tenantId, sql`lower(${t.sipAddress})`),
     uniqueIndex("users_tenant_alias").on(t.tenantId, sql`lower(${t.alias})`),
@@ -283,3 +305,161 @@ export const secrets = pgTable("secrets", {
   value: text("value").notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * The on-premises directory (Active Directory with the SfB Server attributes), as Callplane mirrors it.
+ * Fed by a directory source (CSV or LDIF file today, LDAP later) and changed by the on-premises
+ * commands (Enable-CsUser, Set-CsUser); `directory sync` carries it to the online users.
+ */
+export const directoryObjects = pgTable(
+  "directory_objects",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** The sync anchor (objectGUID / ms-DS-ConsistencyGuid), never reused. */
+    immutableId: text("immutable_id").notNull(),
+    userPrincipalName: text("user_principal_name").notNull(),
+    displayName: text("display_name").notNull(),
+    alias: text("alias"),
+    usageLocation: text("usage_location"),
+    sipAddress: text("sip_address"),
+    /** Enable-CsUser: the user is enabled for Skype for Business Server. */
+    sipEnabled: boolean("sip_enabled").notNull().default(false),
+    registrarPool: text("registrar_pool"),
+    /** `SRV:` while homed on a pool; `sipfed.online.lync.com` once moved online. */
+    hostingProvider: text("hosting_provider"),
+    enterpriseVoiceEnabled: boolean("enterprise_voice_enabled").notNull().default(false),
+    /** `tel:+E164[;ext=N]`, unique in the tenant. */
+    lineUri: text("line_uri"),
+    voiceRoutingPolicy: text("voice_routing_policy"),
+    /** Where the object came from, e.g. `ldif:users.ldif`, `csv:export.csv`, `callplane`. */
+    source: text("source").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("directory_objects_tenant_immutable_id").on(t.tenantId, t.immutableId),
+    uniqueIndex("directory_objects_tenant_upn").on(t.tenantId, sql`lower(${t.userPrincipalName})`).where(sql`${t.deletedAt} is null`),
+    uniqueIndex("directory_objects_tenant_line_uri").on(t.tenantId, t.lineUri).where(sql`${t.deletedAt} is null`),
+  ],
+);
+
+/** The tenant's PSTN usages: one global ordered list (Set-CsPstnUsage / Set-CsOnlinePstnUsage). */
+export const pstnUsages = pgTable(
+  "pstn_usages",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    position: integer("position").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] }), uniqueIndex("pstn_usages_tenant_name").on(t.tenantId, sql`lower(${t.name})`)],
+);
+
+/** PSTN gateways / session border controllers (New-CsOnlinePSTNGateway). */
+export const pstnGateways = pgTable(
+  "pstn_gateways",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    fqdn: text("fqdn").notNull(),
+    sipSignalingPort: integer("sip_signaling_port").notNull(),
+    enabled: boolean("enabled").notNull().default(false),
+    failoverTimeSeconds: integer("failover_time_seconds").notNull().default(10),
+    failoverResponseCodes: text("failover_response_codes").notNull().default("408,503,504"),
+    sendSipOptions: boolean("send_sip_options").notNull().default(true),
+    forwardPai: boolean("forward_pai").notNull().default(false),
+    mediaBypass: boolean("media_bypass").notNull().default(false),
+    maxConcurrentSessions: integer("max_concurrent_sessions"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("pstn_gateways_tenant_fqdn").on(t.tenantId, sql`lower(${t.fqdn})`)],
+);
+
+/** Voice routes (New-CsVoiceRoute / New-CsOnlineVoiceRoute): number pattern, priority, usages, gateways. */
+export const voiceRoutes = pgTable(
+  "voice_routes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    numberPattern: text("number_pattern").notNull(),
+    /** Lowest first. */
+    priority: integer("priority").notNull(),
+    /** Usages this route serves (names from pstn_usages). */
+    pstnUsages: text("pstn_usages").array().notNull(),
+    /** Gateway FQDNs, tried in random order. */
+    pstnGateways: text("pstn_gateways").array().notNull(),
+    suppressCallerId: boolean("suppress_caller_id").notNull().default(false),
+    alternateCallerId: text("alternate_caller_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("voice_routes_tenant_name").on(t.tenantId, sql`lower(${t.name})`), index("voice_routes_tenant_priority").on(t.tenantId, t.priority)],
+);
+
+/** Voice routing policies: `Global` or a per-user tag, each an ordered list of PSTN usages. */
+export const voiceRoutingPolicies = pgTable(
+  "voice_routing_policies",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** `Global`, or the policy name (Identity `Tag:Name` in the reference). */
+    identity: text("identity").notNull(),
+    description: text("description"),
+    pstnUsages: text("pstn_usages").array().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("voice_routing_policies_tenant_identity").on(t.tenantId, sql`lower(${t.identity})`)],
+);
+
+/** Dial plans at global, site or user (tag) scope. */
+export const dialPlans = pgTable(
+  "dial_plans",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** `Global`, `Site:Name` or the tag name. */
+    identity: text("identity").notNull(),
+    /** `global`, `site` or `user`. */
+    scope: text("scope").notNull(),
+    description: text("description"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("dial_plans_tenant_identity").on(t.tenantId, sql`lower(${t.identity})`)],
+);
+
+/** Normalization rules of a dial plan (New-CsVoiceNormalizationRule). */
+export const normalizationRules = pgTable(
+  "normalization_rules",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull(),
+    dialPlanId: uuid("dial_plan_id")
+      .notNull()
+      .references(() => dialPlans.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    pattern: text("pattern").notNull(),
+    translation: text("translation").notNull(),
+    /** Among matching rules the lowest wins. */
+    priority: integer("priority").notNull(),
+    isInternalExtension: boolean("is_internal_extension").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("normalization_rules_plan_name").on(t.dialPlanId, sql`lower(${t.name})`)],
+);
