@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { errorOf } from "../../test/support/errors.ts";
 import { AppError } from "../core/errors.ts";
 import { type Rng, seededRng } from "../core/random.ts";
 import { ConferenceIdAllocator, validateConferenceId } from "./conference-id.ts";
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
 
 /** An Rng that replays fixed answers, to steer the allocator into collisions. */
 function scripted(values: number[]): Rng {

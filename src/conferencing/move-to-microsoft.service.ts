@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
@@ -85,43 +85,17 @@ export async function planMoveToMicrosoft(ctx: Ctx, input: MoveToMicrosoftInput)
   const bridge = await findBridge(ctx, input.bridge);
   const common = { bridge: bridge.name, sendEmail: input.sendEmail === true };
   if (input.ready === true) {
-    const params = { source: "ready", ...common };
-    const resumable = await findResumableJob(ctx, MOVE_TO_MICROSOFT, dryRun, params);
-    const info = { source: "ready" as const, duplicates: 0, skipped: [], column: null };
-    if (resumable) return { job: resumable, resumed: true, input: { ...info, count: resumable.total } };
-    const job = await createJob(ctx, {
-      kind: MOVE_TO_MICROSOFT,
-      dryRun,
-      params,
-      items: (jobId) => sql`
-        insert into job_items (job_id, seq, identity, user_id)
-        select ${jobId}::uuid, row_number() over (order by lower(u.user_principal_name)), u.user_principal_name, u.id
-        from users u where u.tenant_id = ${ctx.tenantId} and ${hasAudioConferencingLicence}
-          and not exists (select 1 from dial_in_users d where d.user_id = u.id)`,
-    });
-    return { job, resumed: false, input: { ...info, count: job.total } };
+    const selection = sql`${hasAudioConferencingLicence} and not exists (select 1 from dial_in_users d where d.user_id = u.id)`;
+    return planSelection(ctx, dryRun, { source: "ready", ...common }, selection);
   }
   if (input.fromProvider !== undefined) {
     const provider = await findProvider(ctx, input.fromProvider);
-    const params = { source: "provider", fromProvider: provider.identity, ...common };
-    const resumable = await findResumableJob(ctx, MOVE_TO_MICROSOFT, dryRun, params);
-    const info = { source: "provider" as const, duplicates: 0, skipped: [], column: null };
-    if (resumable) return { job: resumable, resumed: true, input: { ...info, count: resumable.total } };
     const name = provider.identity.toLowerCase();
     const selection = provider.isMicrosoft
       ? sql`exists (select 1 from dial_in_users d where d.user_id = u.id)`
       : sql`not exists (select 1 from dial_in_users d where d.user_id = u.id)
             and exists (select 1 from user_acp_entries e where e.user_id = u.id and lower(e.name) = ${name})`;
-    const job = await createJob(ctx, {
-      kind: MOVE_TO_MICROSOFT,
-      dryRun,
-      params,
-      items: (jobId) => sql`
-        insert into job_items (job_id, seq, identity, user_id)
-        select ${jobId}::uuid, row_number() over (order by lower(u.user_principal_name)), u.user_principal_name, u.id
-        from users u where u.tenant_id = ${ctx.tenantId} and ${selection}`,
-    });
-    return { job, resumed: false, input: { ...info, count: job.total } };
+    return planSelection(ctx, dryRun, { source: "provider", fromProvider: provider.identity, ...common }, selection);
   }
   let identities: string[];
   let info: MoveStart["input"];
@@ -145,6 +119,28 @@ export async function planMoveToMicrosoft(ctx: Ctx, input: MoveToMicrosoftInput)
     items: identities.map((identity) => ({ identity })),
   });
   return { job, resumed: false, input: info };
+}
+
+/** A job over every user a SQL condition on `u` selects, planned in one INSERT … SELECT. */
+async function planSelection(
+  ctx: Ctx,
+  dryRun: boolean,
+  params: { source: "ready" | "provider" } & Record<string, unknown>,
+  selection: SQL,
+): Promise<MoveStart> {
+  const info = { source: params.source, duplicates: 0, skipped: [], column: null };
+  const resumable = await findResumableJob(ctx, MOVE_TO_MICROSOFT, dryRun, params);
+  if (resumable) return { job: resumable, resumed: true, input: { ...info, count: resumable.total } };
+  const job = await createJob(ctx, {
+    kind: MOVE_TO_MICROSOFT,
+    dryRun,
+    params,
+    items: (jobId) => sql`
+      insert into job_items (job_id, seq, identity, user_id)
+      select ${jobId}::uuid, row_number() over (order by lower(u.user_principal_name)), u.user_principal_name, u.id
+      from users u where u.tenant_id = ${ctx.tenantId} and ${selection}`,
+  });
+  return { job, resumed: false, input: { ...info, count: job.total } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../core/errors.ts";
+import { errorOf } from "../../test/support/errors.ts";
 import { cryptoRng, type Rng, seededRng } from "../core/random.ts";
 import {
   generatePin,
@@ -14,16 +14,6 @@ import {
 
 const KEY = Buffer.from("server-secret-for-tests-only-0123456789");
 const OTHER_KEY = Buffer.from("another-server-secret");
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
 
 /** Replays digits, to force weak PINs out of generatePin. */
 function digits(sequence: string): Rng {

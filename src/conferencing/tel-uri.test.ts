@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../core/errors.ts";
+import { errorOf } from "../../test/support/errors.ts";
 import { normalizeServiceNumber, toTelUri, tryNormalizeServiceNumber } from "./tel-uri.ts";
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
 
 const valid: [string, string][] = [
   ["14255551234", "+14255551234"],

@@ -2,18 +2,9 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorOf } from "../../test/support/errors.ts";
 import { AppError } from "./errors.ts";
 import { type CsvIdentities, parseIdentityArray, parseIdentityCsv, parseUserList, readIdentityCsvFile } from "./identity-list.ts";
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
 
 async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
   try {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "./errors.ts";
+import { errorOf } from "../../test/support/errors.ts";
 import { matchesWildcard, wildcardToRegExp } from "./wildcard.ts";
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
 
 describe("matchesWildcard", () => {
   it.each<[string, string, boolean]>([
