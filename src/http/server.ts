@@ -77,8 +77,14 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
     }
     const fe = err as { statusCode?: number; code?: string; message?: string };
     if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
-      const code = fe.code === "FST_ERR_CTP_BODY_TOO_LARGE" ? "invalid_input" : "invalid_input";
-      return reply.status(fe.statusCode).send({ error: { code, message: fe.message ?? "The request is not valid.", details: [] } });
+      // Fastify's own refusals (broken JSON, body too large, wrong content type) keep their status.
+      const message =
+        fe.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+          ? "The request body is too large: send at most 1 MiB (64 MiB for a bulk move), or split the work."
+          : fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+            ? "The request body must be JSON: send Content-Type: application/json."
+            : `The request is not valid: ${fe.message ?? "it could not be read"}.`;
+      return reply.status(fe.statusCode).send({ error: { code: "invalid_input", message, details: [] } });
     }
     req.log.error({ err }, "unexpected error");
     return reply.status(500).send({
