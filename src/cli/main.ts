@@ -2,9 +2,11 @@ import { Command, CommanderError } from "commander";
 import { registerAuditCommands } from "../audit/audit.commands.ts";
 import { registerConferencingCommands } from "../conferencing/conferencing.commands.ts";
 import { registerUserCommands } from "../directory/users.commands.ts";
+import { registerHybridCommands } from "../hybrid/hybrid.commands.ts";
 import { registerJobCommands } from "../jobs/jobs.commands.ts";
 import { registerLicensingCommands } from "../licensing/licensing.commands.ts";
 import { registerTenantCommands } from "../tenancy/tenant.commands.ts";
+import { registerVoiceCommands } from "../voice/voice.commands.ts";
 import { registerServeCommand } from "./serve.ts";
 
 export function buildProgram(): Command {
@@ -23,8 +25,10 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerLicensingCommands(program);
   registerConferencingCommands(program);
+  registerVoiceCommands(program);
   registerJobCommands(program);
   registerAuditCommands(program);
+  registerHybridCommands(program);
   // Every command shares the exit behaviour: commander's usage errors are "bad invocation", exit 2.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -659,7 +659,7 @@ export async function getConferencingSummary(ctx: Ctx): Promise<ConferencingSumm
         from users u
         left join dial_in_users d on d.user_id = u.id
         left join lateral (select name from user_acp_entries x where x.user_id = u.id order by x.is_default desc, x.created_at limit 1) e on true
-        where u.tenant_id = ${ctx.tenantId}
+        where u.tenant_id = ${ctx.tenantId} and u.deleted_at is null
         group by 1 order by 1`,
   );
   const byProvider = Object.fromEntries(counts.map((c) => [c.provider, Number(c.n)]));

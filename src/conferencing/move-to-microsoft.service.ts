@@ -138,7 +138,7 @@ async function planSelection(
     items: (jobId) => sql`
       insert into job_items (job_id, seq, identity, user_id)
       select ${jobId}::uuid, row_number() over (order by lower(u.user_principal_name)), u.user_principal_name, u.id
-      from users u where u.tenant_id = ${ctx.tenantId} and ${selection}`,
+      from users u where u.tenant_id = ${ctx.tenantId} and u.deleted_at is null and ${selection}`,
   });
   return { job, resumed: false, input: { ...info, count: job.total } };
 }

@@ -24,6 +24,10 @@ export const errorCodes = {
   bridge_required: { status: 409, exit: 2 },
   tenant_required: { status: 400, exit: 2 },
   job_not_resumable: { status: 409, exit: 2 },
+  cloud_only_user: { status: 409, exit: 2 },
+  on_premises_authority: { status: 409, exit: 2 },
+  already_enabled: { status: 409, exit: 2 },
+  policy_not_allowed: { status: 409, exit: 2 },
   store_in_use: { status: 423, exit: 2 },
   unavailable: { status: 503, exit: 3 },
   internal: { status: 500, exit: 3 },
@@ -100,6 +104,10 @@ const uniqueMessages: Record<string, { code: ErrorCode; message: string }> = {
   tenants_name: { code: "duplicate", message: "A tenant with that name already exists." },
   skus_tenant_part_number: { code: "duplicate", message: "A licence with that SKU part number already exists." },
   providers_tenant_name: { code: "duplicate", message: "A provider with that name already exists." },
+  directory_objects_tenant_upn: { code: "duplicate", message: "Another on-premises object has that user principal name." },
+  directory_objects_tenant_line_uri: { code: "duplicate", message: "That line URI is already assigned to another on-premises user." },
+  users_tenant_on_prem_line_uri: { code: "duplicate", message: "That line URI is already held by another online user." },
+  users_tenant_immutable_id: { code: "duplicate", message: "Another online user is already anchored to that on-premises object." },
 };
 
 /** Translates database driver errors into domain errors; anything else passes through unchanged. */

@@ -6,9 +6,11 @@ import { generatePin, hashPin } from "../conferencing/pin.ts";
 import type { AppEnv, Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { pick, type Rng, seededRng, uuidFromRng } from "../core/random.ts";
+import { syncDirectory } from "../directory/sync.service.ts";
 import type { Db } from "../store/db.ts";
 import { rows } from "../store/db.ts";
 import { createTenant, type Tenant } from "../tenancy/tenant.service.ts";
+import { buildDemoVoiceConfig } from "../voice/voice-demo.ts";
 
 const firstNames = [
   "Alex",
@@ -133,6 +135,51 @@ function weighted<T>(rng: Rng, items: [T, number][]): T {
   return last[0];
 }
 
+/**
+ * The hybrid voice state of the i-th on-premises demo user, by index so the random sequence (and
+ * so every other demo figure) is unchanged: 20% not SfB-enabled, 40% Enterprise Voice with a line
+ * URI on a pool, 20% on a pool without voice, 20% moved online (half of them with online voice).
+ */
+function demoVoice(i: number) {
+  const kind = i % 10;
+  const immutable_id = `d0000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
+  const line = `tel:+1425${String(2000000 + i).padStart(7, "0")}`;
+  if (kind < 2)
+    return { immutable_id, sip_enabled: false, pool: null, hosting: null, homing: "online", ev: false, line: null, online_ev: false };
+  if (kind < 6)
+    return {
+      immutable_id,
+      sip_enabled: true,
+      pool: "pool01.contoso.com",
+      hosting: "SRV:",
+      homing: "on-premises",
+      ev: true,
+      line,
+      online_ev: false,
+    };
+  if (kind < 8)
+    return {
+      immutable_id,
+      sip_enabled: true,
+      pool: "pool01.contoso.com",
+      hosting: "SRV:",
+      homing: "on-premises",
+      ev: false,
+      line: null,
+      online_ev: false,
+    };
+  return {
+    immutable_id,
+    sip_enabled: true,
+    pool: null,
+    hosting: "sipfed.online.lync.com",
+    homing: "online",
+    ev: true,
+    line,
+    online_ev: kind === 8,
+  };
+}
+
 export interface DemoOptions {
   users: number;
   seed?: string | number;
@@ -201,7 +248,7 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
     const upn = `${first}.${last}${i + 1}@${domain}`.toLowerCase();
     const id = uuidFromRng(rng);
     const onPrem = rng.int(100) < 80;
-    users.push({
+    const user = {
       id,
       upn,
       sip: `sip:${upn}`,
@@ -209,7 +256,9 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
       display_name: `${first} ${last}`,
       usage_location: weighted(rng, locations),
       source: onPrem ? "on-premises" : "cloud",
-    });
+      ...(onPrem ? demoVoice(i) : {}),
+    };
+    users.push(user);
     licences.push({ user_id: id, sku_id: skuIds.sfb });
     const hasAudio = rng.int(100) < 90;
     if (hasAudio) {
@@ -252,10 +301,23 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
       users,
       chunk,
       (json) => sql`
-      insert into users (id, tenant_id, user_principal_name, sip_address, alias, display_name, usage_location, source)
-      select x.id, ${tenant.id}::uuid, x.upn, x.sip, x.alias, x.display_name, x.usage_location, x.source
-      from jsonb_to_recordset(${json}::jsonb) as x(id uuid, upn text, sip text, alias text, display_name text, usage_location text, source text)`,
+      insert into users (id, tenant_id, user_principal_name, sip_address, alias, display_name, usage_location, source,
+        immutable_id, last_synced_at, homing, on_prem_sip_enabled, on_prem_registrar_pool, hosting_provider,
+        on_prem_enterprise_voice_enabled, on_prem_line_uri, enterprise_voice_enabled, hosted_voicemail)
+      select x.id, ${tenant.id}::uuid, x.upn, x.sip, x.alias, x.display_name, x.usage_location, x.source,
+        x.immutable_id, case when x.immutable_id is null then null else now() end, coalesce(x.homing, 'online'),
+        coalesce(x.sip_enabled, false), x.pool, x.hosting, coalesce(x.ev, false), x.line, coalesce(x.online_ev, false),
+        coalesce(x.online_ev, false)
+      from jsonb_to_recordset(${json}::jsonb) as x(id uuid, upn text, sip text, alias text, display_name text, usage_location text,
+        source text, immutable_id text, homing text, sip_enabled boolean, pool text, hosting text, ev boolean, line text, online_ev boolean)`,
     );
+    // The on-premises side of the synchronised users: the directory objects they came from, copied set-based.
+    await t.execute(sql`
+      insert into directory_objects (tenant_id, immutable_id, user_principal_name, display_name, alias, usage_location, sip_address,
+        sip_enabled, registrar_pool, hosting_provider, enterprise_voice_enabled, line_uri, source)
+      select tenant_id, immutable_id, user_principal_name, display_name, alias, usage_location, sip_address, on_prem_sip_enabled,
+        on_prem_registrar_pool, hosting_provider, on_prem_enterprise_voice_enabled, on_prem_line_uri, 'demo'
+      from users where tenant_id = ${tenant.id} and immutable_id is not null`);
     await insertChunks(
       t,
       licences,
@@ -287,7 +349,11 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
       values (${tenant.id}, 'system:demo', 'demo.build', 'tenant', ${tenant.id},
               ${JSON.stringify({ users: count, seed: String(seed), byProvider })}::jsonb)`);
   });
+  // The demo wrote both sides consistently; the sync confirms it (and would repair any difference).
+  // Statistics first: without them the planner joins 100,000 users to their objects by nested scans.
   await db.execute(sql`analyze`);
+  await syncDirectory(ctx);
+  await buildDemoVoiceConfig(ctx);
   const [numbers] = await rows<{ n: string | number }>(db, sql`select count(*) as n from service_numbers where tenant_id = ${tenant.id}`);
   return {
     tenant,

@@ -1,5 +1,35 @@
 import { z } from "zod";
 
+export const interpretedUserType = z.enum([
+  "CloudOnlyUser",
+  "SoftDeletedUser",
+  "HybridOnpremSfBUserNeedsProvisioning",
+  "HybridOnpremSfBUser",
+  "HybridOnlineSfBUserNeedsProvisioning",
+  "HybridOnlineSfBUser",
+]);
+
+export const userVoiceView = z.object({
+  userDirSyncEnabled: z.boolean(),
+  immutableId: z.string().nullable(),
+  lastSyncedAt: z.string().nullable(),
+  deletedAt: z.string().nullable(),
+  homing: z.enum(["online", "on-premises"]),
+  onPremHostingProvider: z.string().nullable(),
+  onPremRegistrarPool: z.string().nullable(),
+  onPremSipEnabled: z.boolean(),
+  onPremEnterpriseVoiceEnabled: z.boolean(),
+  onPremLineUri: z.string().nullable(),
+  lineUri: z.string().nullable(),
+  onPremVoiceRoutingPolicy: z.string().nullable(),
+  enterpriseVoiceEnabled: z.boolean(),
+  hostedVoicemail: z.boolean(),
+  onlineVoiceRoutingPolicy: z.string().nullable(),
+  effectiveOnlineVoiceRoutingPolicy: z.string(),
+  tenantDialPlan: z.string().nullable(),
+  interpretedUserType,
+});
+
 export const userView = z.object({
   id: z.string(),
   userPrincipalName: z.string(),
@@ -13,6 +43,7 @@ export const userView = z.object({
   audioConferencingLicensed: z.boolean(),
   provider: z.object({ kind: z.enum(["microsoft", "third-party", "none"]), name: z.string().nullable() }),
   readyForAudioConferencing: z.boolean(),
+  voice: userVoiceView,
   createdAt: z.string(),
   updatedAt: z.string(),
 });

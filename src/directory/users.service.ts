@@ -3,6 +3,7 @@ import { recordAudit } from "../audit/audit.service.ts";
 import { findProvider } from "../conferencing/providers.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
+import { type InterpretedUserType, interpretUserType } from "../hybrid/lifecycle.ts";
 import { rows } from "../store/db.ts";
 
 /** Service plans that give a user Audio Conferencing (the reference system has used both names). */
@@ -32,8 +33,36 @@ export interface UserView {
   provider: { kind: ProviderKind; name: string | null };
   /** Licensed for Audio Conferencing but not yet on Microsoft: the admin-center banner counts these. */
   readyForAudioConferencing: boolean;
+  voice: UserVoiceView;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Get-CsOnlineUser's sync and voice fields. */
+export interface UserVoiceView {
+  /** UserDirSyncEnabled: synchronised from the on-premises directory. */
+  userDirSyncEnabled: boolean;
+  immutableId: string | null;
+  lastSyncedAt: string | null;
+  /** Set when the on-premises object is gone: the user is soft-deleted (hidden from lists and identity resolution). */
+  deletedAt: string | null;
+  homing: "online" | "on-premises";
+  /** OnPremHostingProvider: `SRV:` on a pool, `sipfed.online.lync.com` online. */
+  onPremHostingProvider: string | null;
+  onPremRegistrarPool: string | null;
+  onPremSipEnabled: boolean;
+  onPremEnterpriseVoiceEnabled: boolean;
+  onPremLineUri: string | null;
+  /** LineURI: the on-premises line URI is kept as the user's line URI. */
+  lineUri: string | null;
+  onPremVoiceRoutingPolicy: string | null;
+  enterpriseVoiceEnabled: boolean;
+  hostedVoicemail: boolean;
+  /** The assigned online voice routing policy; null means Global. */
+  onlineVoiceRoutingPolicy: string | null;
+  effectiveOnlineVoiceRoutingPolicy: string;
+  tenantDialPlan: string | null;
+  interpretedUserType: InterpretedUserType;
 }
 
 interface UserRow {
@@ -48,13 +77,30 @@ interface UserRow {
   plans: string[] | null;
   on_microsoft: boolean;
   acp_name: string | null;
+  immutable_id: string | null;
+  last_synced_at: Date | string | null;
+  deleted_at: Date | string | null;
+  homing: string;
+  hosting_provider: string | null;
+  on_prem_registrar_pool: string | null;
+  on_prem_sip_enabled: boolean;
+  on_prem_enterprise_voice_enabled: boolean;
+  on_prem_line_uri: string | null;
+  on_prem_voice_routing_policy: string | null;
+  enterprise_voice_enabled: boolean;
+  hosted_voicemail: boolean;
+  online_voice_routing_policy: string | null;
+  tenant_dial_plan: string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const userSelect = sql`
   select u.id, u.user_principal_name, u.sip_address, u.alias, u.display_name, u.usage_location, u.source,
-         u.created_at, u.updated_at, lic.skus, lic.plans,
+         u.created_at, u.updated_at, u.immutable_id, u.last_synced_at, u.deleted_at, u.homing, u.hosting_provider,
+         u.on_prem_registrar_pool, u.on_prem_sip_enabled, u.on_prem_enterprise_voice_enabled, u.on_prem_line_uri,
+         u.on_prem_voice_routing_policy, u.enterprise_voice_enabled, u.hosted_voicemail, u.online_voice_routing_policy,
+         u.tenant_dial_plan, lic.skus, lic.plans,
          (d.user_id is not null) as on_microsoft, acp.name as acp_name
   from users u
   left join lateral (
@@ -88,8 +134,45 @@ function toView(r: UserRow): UserView {
     audioConferencingLicensed: licensed,
     provider,
     readyForAudioConferencing: licensed && provider.kind !== "microsoft",
+    voice: toVoiceView(r),
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+function toVoiceView(r: UserRow): UserVoiceView {
+  const synced = r.source === "on-premises" && r.immutable_id !== null;
+  const homing = r.homing === "on-premises" ? "on-premises" : "online";
+  return {
+    userDirSyncEnabled: synced,
+    immutableId: r.immutable_id,
+    lastSyncedAt: iso(r.last_synced_at),
+    deletedAt: iso(r.deleted_at),
+    homing,
+    onPremHostingProvider: r.hosting_provider,
+    onPremRegistrarPool: r.on_prem_registrar_pool,
+    onPremSipEnabled: r.on_prem_sip_enabled,
+    onPremEnterpriseVoiceEnabled: r.on_prem_enterprise_voice_enabled,
+    onPremLineUri: r.on_prem_line_uri,
+    lineUri: r.on_prem_line_uri,
+    onPremVoiceRoutingPolicy: r.on_prem_voice_routing_policy,
+    enterpriseVoiceEnabled: r.enterprise_voice_enabled,
+    hostedVoicemail: r.hosted_voicemail,
+    onlineVoiceRoutingPolicy: r.online_voice_routing_policy,
+    effectiveOnlineVoiceRoutingPolicy: r.online_voice_routing_policy ?? "Global",
+    tenantDialPlan: r.tenant_dial_plan,
+    interpretedUserType: interpretUserType({
+      synced,
+      deleted: r.deleted_at !== null,
+      homing,
+      onPremSipEnabled: r.on_prem_sip_enabled,
+      onPremEnterpriseVoiceEnabled: r.on_prem_enterprise_voice_enabled,
+      onPremLineUri: r.on_prem_line_uri,
+      enterpriseVoiceEnabled: r.enterprise_voice_enabled,
+      hostedVoicemail: r.hosted_voicemail,
+    }),
   };
 }
 
@@ -112,7 +195,7 @@ export async function resolveIdentities(ctx: Ctx, identities: string[]): Promise
   const primary = await rows<{ id: string; upn: string }>(
     ctx.db,
     sql`select u.id, lower(u.user_principal_name) as upn from users u
-        where u.tenant_id = ${ctx.tenantId}
+        where u.tenant_id = ${ctx.tenantId} and u.deleted_at is null
           and (lower(u.user_principal_name) = any(${list(keys)})
             ${ids.length ? sql`or u.id = any(array(select (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid))` : sql``})`,
   );
@@ -134,7 +217,7 @@ export async function resolveIdentities(ctx: Ctx, identities: string[]): Promise
       ctx.db,
       sql`select u.id, lower(u.sip_address) as sip, lower(u.alias) as alias, lower(u.display_name) as dn
           from users u
-          where u.tenant_id = ${ctx.tenantId}
+          where u.tenant_id = ${ctx.tenantId} and u.deleted_at is null
             and (lower(u.sip_address) = any(${list(sips)})
               or lower(u.alias) = any(${list(rest)})
               or lower(u.display_name) = any(${list(rest)}))`,
@@ -221,7 +304,8 @@ function providerFilter(provider: string): SQL {
 }
 
 function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
-  const parts: SQL[] = [sql`u.tenant_id = ${ctx.tenantId}`];
+  // Soft-deleted users (their on-premises object is gone) are kept for restore and audit, never listed.
+  const parts: SQL[] = [sql`u.tenant_id = ${ctx.tenantId}`, sql`u.deleted_at is null`];
   if (q.provider) parts.push(providerFilter(q.provider));
   if (q.licensed === true) parts.push(hasAudioConferencingLicence);
   if (q.licensed === false) parts.push(sql`not ${hasAudioConferencingLicence}`);
@@ -329,11 +413,40 @@ export interface UpdateUserInput {
   alias?: string | null;
 }
 
+const ON_PREM_ATTRIBUTES: [keyof UpdateUserInput, string][] = [
+  ["displayName", "display name"],
+  ["sipAddress", "SIP address"],
+  ["alias", "alias"],
+];
+
+/**
+ * A synchronised user's UPN, display name, SIP address, alias and voice attributes belong to the
+ * on-premises directory; the usage location too when the object carries one (else it is set online,
+ * as licences need it). Editing them online would be overwritten by the next sync, so it is refused.
+ */
+async function refuseOnPremisesAuthority(ctx: Ctx, user: UserView, input: UpdateUserInput): Promise<void> {
+  if (!user.voice.userDirSyncEnabled) return;
+  const fields = ON_PREM_ATTRIBUTES.filter(([k]) => input[k] !== undefined).map(([, label]) => label);
+  if (input.usageLocation !== undefined) {
+    const [o] = await rows<{ usage_location: string | null }>(
+      ctx.db,
+      sql`select usage_location from directory_objects where tenant_id = ${ctx.tenantId} and immutable_id = ${user.voice.immutableId}`,
+    );
+    if (o?.usage_location) fields.push("usage location");
+  }
+  if (fields.length === 0) return;
+  throw new AppError(
+    "on_premises_authority",
+    `${user.userPrincipalName} is synchronised from the on-premises directory, which is the source of authority for its ${fields.join(", ")}: edit it on-premises (in the directory, then \`callplane directory import FILE\`; voice attributes with \`callplane onprem set-user ${user.userPrincipalName} …\`) and run \`callplane directory sync\`.`,
+  );
+}
+
 /** Changes a user's directory attributes. */
 export async function updateUser(ctx: Ctx, identity: string, input: UpdateUserInput): Promise<UserView> {
   return inTransaction(ctx, async (tx) => {
     const id = await resolveUserId(tx, identity);
     const before = await getUserById(tx, id);
+    await refuseOnPremisesAuthority(tx, before, input);
     const sets: SQL[] = [sql`updated_at = now()`];
     if (input.displayName !== undefined) {
       const d = input.displayName.trim();

@@ -14,10 +14,12 @@ import type { Ctx } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
 import { demoRoutes } from "../demo/demo.routes.ts";
 import { userRoutes } from "../directory/users.routes.ts";
+import { hybridRoutes } from "../hybrid/hybrid.routes.ts";
 import { jobRoutes } from "../jobs/jobs.routes.ts";
 import { licensingRoutes } from "../licensing/licensing.routes.ts";
 import type { Runtime } from "../runtime.ts";
 import { tenantRoutes } from "../tenancy/tenant.routes.ts";
+import { voiceRoutes } from "../voice/voice.routes.ts";
 import type { Api } from "./types.ts";
 
 export interface ServerOptions {
@@ -116,8 +118,10 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       userRoutes(api, ctxOf);
       licensingRoutes(api, ctxOf);
       conferencingRoutes(api, ctxOf);
+      voiceRoutes(api, ctxOf);
       jobRoutes(api, ctxOf);
       auditRoutes(api, ctxOf);
+      hybridRoutes(api, ctxOf);
       demoRoutes(api, runtime);
     },
     { prefix: "/api/v1" },

@@ -404,7 +404,10 @@ export const voiceRoutes = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("voice_routes_tenant_name").on(t.tenantId, sql`lower(${t.name})`), index("voice_routes_tenant_priority").on(t.tenantId, t.priority)],
+  (t) => [
+    uniqueIndex("voice_routes_tenant_name").on(t.tenantId, sql`lower(${t.name})`),
+    index("voice_routes_tenant_priority").on(t.tenantId, t.priority),
+  ],
 );
 
 /** Voice routing policies: `Global` or a per-user tag, each an ordered list of PSTN usages. */
