@@ -3,7 +3,7 @@ import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { cryptoRng } from "../core/random.ts";
-import { hasAudioConferencingLicence, resolveIdentities } from "../directory/users.service.ts";
+import { AUDIO_CONFERENCING_PLANS_SQL, hasAudioConferencingLicence, resolveIdentities } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -181,6 +181,12 @@ registerJobHandler({
     const settings = await getConferencingSettings(ctx);
     const [tenant] = await rows<{ domain: string }>(ctx.db, sql`select domain from tenants where id = ${ctx.tenantId}`);
     const held = await rows<{ conference_id: string }>(ctx.db, sql`select conference_id from dial_in_users where bridge_id = ${bridge.id}`);
+    // The tenant's Audio Conferencing SKUs, looked up once: per user, the licence check is then one index probe.
+    const acSkus = await rows<{ id: string }>(
+      ctx.db,
+      sql`select id from skus where tenant_id = ${ctx.tenantId} and service_plans && ${AUDIO_CONFERENCING_PLANS_SQL}`,
+    );
+    const acSkuIds = JSON.stringify(acSkus.map((r) => r.id));
     const allocator = new ConferenceIdAllocator(
       bridge.conferenceIdLength,
       held.map((h) => h.conference_id),
@@ -226,7 +232,9 @@ registerJobHandler({
       const states = ids.length
         ? await rows<StateRow>(
             tx.db,
-            sql`select u.id, u.user_principal_name, u.display_name, ${hasAudioConferencingLicence} as licensed,
+            sql`select u.id, u.user_principal_name, u.display_name,
+                  exists (select 1 from licence_assignments la where la.user_id = u.id
+                          and la.sku_id = any(array(select (jsonb_array_elements_text(${acSkuIds}::jsonb))::uuid))) as licensed,
                   exists (select 1 from dial_in_users d where d.user_id = u.id) as on_microsoft,
                   (select e.name from user_acp_entries e where e.user_id = u.id order by e.is_default desc, e.created_at limit 1) as provider
                 from users u

@@ -10,12 +10,13 @@ import { rows } from "../store/db.ts";
 export const AUDIO_CONFERENCING_PLANS = ["MCOMEETADV", "MCOMEETADD"] as const;
 export const PHONE_SYSTEM_PLAN = "MCOEV";
 
-const acPlansSql = sql.raw(`array[${AUDIO_CONFERENCING_PLANS.map((p) => `'${p}'`).join(",")}]::text[]`);
+/** SQL: the Audio Conferencing service plans as a text[] literal. */
+export const AUDIO_CONFERENCING_PLANS_SQL = sql.raw(`array[${AUDIO_CONFERENCING_PLANS.map((p) => `'${p}'`).join(",")}]::text[]`);
 
 /** SQL: the user `u` holds an Audio Conferencing licence. */
 export const hasAudioConferencingLicence = sql`exists (
   select 1 from licence_assignments la join skus s on s.id = la.sku_id
-  where la.user_id = u.id and s.service_plans && ${acPlansSql})`;
+  where la.user_id = u.id and s.service_plans && ${AUDIO_CONFERENCING_PLANS_SQL})`;
 
 export type ProviderKind = "microsoft" | "third-party" | "none";
 
