@@ -3,7 +3,7 @@ import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { cryptoRng } from "../core/random.ts";
-import { AUDIO_CONFERENCING_PLANS_SQL, hasAudioConferencingLicence, resolveIdentities } from "../directory/users.service.ts";
+import { AUDIO_CONFERENCING_PLANS_SQL, hasAudioConferencingLicence, resolveJobItems } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -197,36 +197,8 @@ registerJobHandler({
 
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {
       // 1. Who are they: one query for every identity of the batch that is not yet a user id.
-      const toResolve = items.filter((i) => !i.userId).map((i) => i.identity);
-      const resolved = await resolveIdentities(tx, toResolve);
-      const userIdOf = new Map<number, string>();
-      const outcomes: ItemOutcome[] = [];
-      for (const item of items) {
-        if (item.userId) {
-          userIdOf.set(item.seq, item.userId);
-          continue;
-        }
-        const ids = resolved.get(item.identity.trim().toLowerCase()) ?? [];
-        const [only] = ids;
-        if (ids.length === 1 && only) userIdOf.set(item.seq, only);
-        else if (ids.length === 0) {
-          outcomes.push({
-            seq: item.seq,
-            outcome: "not-found",
-            failed: true,
-            changed: false,
-            message: `There was an error while retrieving user ${item.identity}: no user has this UPN, SIP address, alias or object id.`,
-          });
-        } else {
-          outcomes.push({
-            seq: item.seq,
-            outcome: "not-found",
-            failed: true,
-            changed: false,
-            message: `${item.identity} matches ${ids.length} users: give the UPN or object id instead.`,
-          });
-        }
-      }
+      const { userIdOf, failures } = await resolveJobItems(tx, items);
+      const outcomes: ItemOutcome[] = [...failures];
       // 2. Their licence and provider: one query.
       const ids = [...new Set(userIdOf.values())];
       const states = ids.length

@@ -243,6 +243,48 @@ export async function resolveIdentities(ctx: Ctx, identities: string[]): Promise
   return out;
 }
 
+/** A bulk job's items resolved to users: each item's user id, or a failed outcome saying why not. */
+export interface ResolvedItems {
+  userIdOf: Map<number, string>;
+  failures: { seq: number; outcome: "not-found"; failed: true; changed: false; message: string }[];
+}
+
+/** Resolves the items of a bulk job batch (those without a user id yet) in one round trip. */
+export async function resolveJobItems(
+  ctx: Ctx,
+  items: readonly { seq: number; identity: string; userId: string | null }[],
+): Promise<ResolvedItems> {
+  const resolved = await resolveIdentities(
+    ctx,
+    items.filter((i) => !i.userId).map((i) => i.identity),
+  );
+  const userIdOf = new Map<number, string>();
+  const failures: ResolvedItems["failures"] = [];
+  for (const item of items) {
+    if (item.userId) {
+      userIdOf.set(item.seq, item.userId);
+      continue;
+    }
+    const ids = resolved.get(item.identity.trim().toLowerCase()) ?? [];
+    const [only] = ids;
+    if (ids.length === 1 && only) {
+      userIdOf.set(item.seq, only);
+      continue;
+    }
+    failures.push({
+      seq: item.seq,
+      outcome: "not-found",
+      failed: true,
+      changed: false,
+      message:
+        ids.length === 0
+          ? `There was an error while retrieving user ${item.identity}: no user has this UPN, SIP address, alias or object id.`
+          : `${item.identity} matches ${ids.length} users: give the UPN or object id instead.`,
+    });
+  }
+  return { userIdOf, failures };
+}
+
 /** Finds one user by any identity, or says clearly that none or several match. */
 export async function resolveUserId(ctx: Ctx, identity: string): Promise<string> {
   const key = identity.trim().toLowerCase();

@@ -4,7 +4,7 @@ import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { ON_PREM_HOSTING_PROVIDER, ONLINE_HOSTING_PROVIDER } from "../directory/directory-source.ts";
-import { AUDIO_CONFERENCING_PLANS, resolveIdentities, resolveUserId } from "../directory/users.service.ts";
+import { AUDIO_CONFERENCING_PLANS, resolveJobItems, resolveUserId } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -353,31 +353,8 @@ registerJobHandler({
     };
     const seen = new Map<string, number>();
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {
-      const resolved = await resolveIdentities(
-        tx,
-        items.filter((i) => !i.userId).map((i) => i.identity),
-      );
-      const outcomes: ItemOutcome[] = [];
-      const userIdOf = new Map<number, string>();
-      for (const item of items) {
-        if (item.userId) {
-          userIdOf.set(item.seq, item.userId);
-          continue;
-        }
-        const ids = resolved.get(item.identity.trim().toLowerCase()) ?? [];
-        const [only] = ids;
-        if (ids.length === 1 && only) userIdOf.set(item.seq, only);
-        else {
-          outcomes.push({
-            seq: item.seq,
-            outcome: "not-found",
-            failed: true,
-            changed: false,
-            message:
-              ids.length === 0 ? `User ${item.identity} was not found.` : `${item.identity} matches ${ids.length} users: give the UPN.`,
-          });
-        }
-      }
+      const { userIdOf, failures } = await resolveJobItems(tx, items);
+      const outcomes: ItemOutcome[] = [...failures];
       const states = await readStates(tx, [...new Set(userIdOf.values())]);
       const writes: MoveWrite[] = [];
       for (const item of items) {
