@@ -6,21 +6,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/audit.service.ts";
 import type { ConferencingSummary } from "../src/conferencing/dial-in.service.ts";
 import type { DemoSummary } from "../src/demo/demo.service.ts";
 import type { UserPage, UserView } from "../src/directory/users.service.ts";
+import { callplaneBin, cliEnv, type Ran, runCli } from "./support/cli.ts";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/callplane.mjs");
 const actor = `local:${os.userInfo().username}`;
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface BulkJson {
   job: string;
@@ -34,42 +27,9 @@ let dataDir: string;
 let outboxDir: string;
 let server: ChildProcess | undefined;
 
-/** The environment as inherited (CI included), less what would point the CLI at another store or server. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ["DATABASE_URL", "CALLPLANE_SERVER", "CALLPLANE_DATA", "CALLPLANE_TENANT", "CALLPLANE_OUTBOX"]) delete env[name];
-  return env;
-}
-
 /** Runs `callplane --data <dir> --outbox <dir> ...args` to the end. */
 function cli(args: string[], timeoutMs = 45_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "--data", dataDir, "--outbox", outboxDir, ...args], {
-      cwd: dir,
-      env: childEnv(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`callplane ${args.join(" ")} did not finish in ${timeoutMs} ms.\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(dir, ["--data", dataDir, "--outbox", outboxDir, ...args], timeoutMs);
 }
 
 function parsed<T>(ran: Ran): T {
@@ -96,8 +56,8 @@ async function freePort(): Promise<number> {
 function startServer(port: number): Promise<string> {
   const child = spawn(
     process.execPath,
-    [bin, "serve", "--port", String(port), "--data", dataDir, "--outbox", outboxDir, "--demo-users", "0"],
-    { cwd: dir, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] },
+    [callplaneBin, "serve", "--port", String(port), "--data", dataDir, "--outbox", outboxDir, "--demo-users", "0"],
+    { cwd: dir, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
   );
   server = child;
   return new Promise((resolve, reject) => {

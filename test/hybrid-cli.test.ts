@@ -1,34 +1,14 @@
 // The hybrid voice commands through the real binary: exit codes 0 / 1 / 2 and what an administrator reads.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ran, runCli } from "./support/cli.ts";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/callplane.mjs");
 let dir: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  for (const name of ["DATABASE_URL", "CALLPLANE_SERVER", "CALLPLANE_DATA", "CALLPLANE_TENANT", "CALLPLANE_OUTBOX"]) delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "--data", path.join(dir, "data"), ...args], {
-      cwd: dir,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<Ran> {
+  return runCli(dir, ["--data", path.join(dir, "data"), ...args]);
 }
 
 beforeAll(() => {

@@ -3,7 +3,12 @@ import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { cryptoRng } from "../core/random.ts";
-import { AUDIO_CONFERENCING_PLANS_SQL, hasAudioConferencingLicence, resolveJobItems } from "../directory/users.service.ts";
+import {
+  AUDIO_CONFERENCING_PLANS_SQL,
+  forEachResolvedItem,
+  hasAudioConferencingLicence,
+  resolveJobItems,
+} from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -224,81 +229,62 @@ registerJobHandler({
         pinHash: string;
         previous: string | null;
       }[] = [];
-      for (const item of items) {
-        const userId = userIdOf.get(item.seq);
-        if (!userId) continue;
-        const state = stateOf.get(userId);
-        const upn = state?.user_principal_name ?? item.identity;
-        if (!state) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "not-found",
-            failed: true,
-            changed: false,
-            message: `User ${item.identity} no longer exists.`,
-          });
-          continue;
-        }
-        const firstSeq = seen.get(userId);
-        if (firstSeq !== undefined && firstSeq !== item.seq) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "duplicate",
-            failed: false,
-            changed: false,
-            message: `${item.identity} is the same user as item ${firstSeq} (${upn}); handled there.`,
-          });
-          continue;
-        }
-        seen.set(userId, item.seq);
-        if (state.on_microsoft) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "already-microsoft",
-            failed: false,
-            changed: false,
-            message: `The provider of ${upn} is already set to Microsoft.`,
-          });
-          continue;
-        }
-        if (!state.licensed) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "no-licence",
-            failed: true,
-            changed: false,
-            message: `${upn} does not have a valid Audio Conferencing licence assigned: assign one with \`callplane licences assign ${upn} --sku MCOMEETADV\`.`,
-          });
-          continue;
-        }
-        const previous = state.provider;
-        if (job.dryRun) {
+      forEachResolvedItem(
+        items,
+        userIdOf,
+        stateOf,
+        seen,
+        outcomes,
+        (st) => st.user_principal_name,
+        (item, userId, state) => {
+          const upn = state.user_principal_name;
+          if (state.on_microsoft) {
+            outcomes.push({
+              seq: item.seq,
+              userId,
+              outcome: "already-microsoft",
+              failed: false,
+              changed: false,
+              message: `The provider of ${upn} is already set to Microsoft.`,
+            });
+            return;
+          }
+          if (!state.licensed) {
+            outcomes.push({
+              seq: item.seq,
+              userId,
+              outcome: "no-licence",
+              failed: true,
+              changed: false,
+              message: `${upn} does not have a valid Audio Conferencing licence assigned: assign one with \`callplane licences assign ${upn} --sku MCOMEETADV\`.`,
+            });
+            return;
+          }
+          const previous = state.provider;
+          if (job.dryRun) {
+            outcomes.push({
+              seq: item.seq,
+              userId,
+              outcome: "changed",
+              failed: false,
+              changed: true,
+              message: `Would change the provider of ${upn}${previous ? ` from ${previous}` : ""} to Microsoft.`,
+            });
+            return;
+          }
+          const conferenceId = allocator.allocate();
+          const pin = generatePin(settings.pinLength, cryptoRng);
+          changes.push({ seq: item.seq, state, conferenceId, pin, pinHash: hashPin(pin, tx.env.pinKey), previous });
           outcomes.push({
             seq: item.seq,
             userId,
             outcome: "changed",
             failed: false,
             changed: true,
-            message: `Would change the provider of ${upn}${previous ? ` from ${previous}` : ""} to Microsoft.`,
+            message: `The provider of ${upn} has changed${previous ? ` from ${previous}` : ""} to Microsoft.`,
           });
-          continue;
-        }
-        const conferenceId = allocator.allocate();
-        const pin = generatePin(settings.pinLength, cryptoRng);
-        changes.push({ seq: item.seq, state, conferenceId, pin, pinHash: hashPin(pin, tx.env.pinKey), previous });
-        outcomes.push({
-          seq: item.seq,
-          userId,
-          outcome: "changed",
-          failed: false,
-          changed: true,
-          message: `The provider of ${upn} has changed${previous ? ` from ${previous}` : ""} to Microsoft.`,
-        });
-      }
+        },
+      );
       if (changes.length === 0) return { outcomes };
       // 4. Write, in one statement: archive what is replaced (read before the delete, as all parts of a
       // statement see one snapshot), drop the third-party entries, add the dial-in rows, audit.

@@ -31,7 +31,7 @@ const OBJECT_FIELDS = [
   "voiceRoutingPolicy",
 ] as const satisfies readonly (keyof OnPremUserObject)[];
 
-interface ObjectRow {
+export interface ObjectRow {
   immutable_id: string;
   user_principal_name: string;
   display_name: string;

@@ -285,6 +285,62 @@ export async function resolveJobItems(
   return { userIdOf, failures };
 }
 
+/** An item outcome as the job runner stores it. */
+interface ItemFailure {
+  seq: number;
+  userId: string;
+  outcome: string;
+  failed: boolean;
+  changed: false;
+  message: string;
+}
+
+/**
+ * Walks a batch's resolved items with their user state, recording the two outcomes every bulk job
+ * shares — the user is gone since planning, or the item is the same user as an earlier one — and
+ * calling `fn` for the rest. `seen` lives for the whole run so duplicates across batches are caught.
+ */
+export function forEachResolvedItem<S>(
+  items: readonly { seq: number; identity: string }[],
+  userIdOf: Map<number, string>,
+  states: Map<string, S>,
+  seen: Map<string, number>,
+  outcomes: ItemFailure[] | { push(o: ItemFailure): unknown },
+  upnOf: (state: S) => string,
+  fn: (item: { seq: number; identity: string }, userId: string, state: S) => void,
+): void {
+  for (const item of items) {
+    const userId = userIdOf.get(item.seq);
+    if (!userId) continue;
+    const state = states.get(userId);
+    if (state === undefined) {
+      outcomes.push({
+        seq: item.seq,
+        userId,
+        outcome: "not-found",
+        failed: true,
+        changed: false,
+        message: `User ${item.identity} no longer exists.`,
+      });
+      continue;
+    }
+    const first = seen.get(userId);
+    if (first !== undefined && first !== item.seq) {
+      outcomes.push({
+        seq: item.seq,
+        userId,
+        outcome: "duplicate",
+        failed: false,
+        changed: false,
+        message: `${item.identity} is the same user as item ${first} (${upnOf(state)}); handled there.`,
+      });
+      continue;
+    }
+    seen.set(userId, item.seq);
+    fn(item, userId, state);
+  }
+}
+
 /** Finds one user by any identity, or says clearly that none or several match. */
 export async function resolveUserId(ctx: Ctx, identity: string): Promise<string> {
   const key = identity.trim().toLowerCase();

@@ -3,7 +3,7 @@ import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { ON_PREM_HOSTING_PROVIDER, ONLINE_HOSTING_PROVIDER, type OnPremUserObject } from "../directory/directory-source.ts";
-import { changedFields, currentValues, syncedUserSelect, syncedValues, toObject } from "../directory/sync.service.ts";
+import { changedFields, currentValues, type ObjectRow, syncedUserSelect, syncedValues, toObject } from "../directory/sync.service.ts";
 import { getUserById, PHONE_SYSTEM_PLAN, resolveIdentities, type UserView } from "../directory/users.service.ts";
 import { rows } from "../store/db.ts";
 import { buildChecklist, type Checklist } from "./lifecycle.ts";
@@ -33,22 +33,10 @@ export interface OnlineVoiceChange {
   warnings: string[];
 }
 
-interface ObjectRowFull {
+/** A directory object row as the sync reads it, plus what the on-premises commands also need. */
+interface ObjectRowFull extends ObjectRow {
   id: string;
-  immutable_id: string;
-  user_principal_name: string;
-  display_name: string;
-  alias: string | null;
-  usage_location: string | null;
-  sip_address: string | null;
-  sip_enabled: boolean;
-  registrar_pool: string | null;
-  hosting_provider: string | null;
-  enterprise_voice_enabled: boolean;
-  line_uri: string | null;
-  voice_routing_policy: string | null;
   source: string;
-  deleted_at: Date | string | null;
   updated_at: Date | string;
   online_user_id: string | null;
 }

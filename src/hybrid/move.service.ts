@@ -4,7 +4,7 @@ import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { ON_PREM_HOSTING_PROVIDER, ONLINE_HOSTING_PROVIDER } from "../directory/directory-source.ts";
-import { AUDIO_CONFERENCING_PLANS, resolveJobItems, resolveUserId } from "../directory/users.service.ts";
+import { AUDIO_CONFERENCING_PLANS, forEachResolvedItem, resolveJobItems, resolveUserId } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -357,51 +357,32 @@ registerJobHandler({
       const outcomes: ItemOutcome[] = [...failures];
       const states = await readStates(tx, [...new Set(userIdOf.values())]);
       const writes: MoveWrite[] = [];
-      for (const item of items) {
-        const userId = userIdOf.get(item.seq);
-        if (!userId) continue;
-        const state = states.get(userId);
-        if (!state) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "not-found",
-            failed: true,
-            changed: false,
-            message: `User ${item.identity} no longer exists.`,
-          });
-          continue;
-        }
-        const first = seen.get(userId);
-        if (first !== undefined && first !== item.seq) {
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "duplicate",
-            failed: false,
-            changed: false,
-            message: `Same user as item ${first}; handled there.`,
-          });
-          continue;
-        }
-        seen.set(userId, item.seq);
-        const d = decideMove(state, opts);
-        if (d.kind === "fail") {
-          outcomes.push({ seq: item.seq, userId, outcome: d.outcome, failed: true, changed: false, message: d.message });
-        } else if (d.kind === "noop") {
-          outcomes.push({ seq: item.seq, userId, outcome: "already-at-target", failed: false, changed: false, message: d.message });
-        } else {
-          if (!job.dryRun) writes.push(writeOf(state, d));
-          outcomes.push({
-            seq: item.seq,
-            userId,
-            outcome: "moved",
-            failed: false,
-            changed: true,
-            message: `${job.dryRun ? "Would succeed" : "Success"}. ${d.notes.join(" ")}`.trim(),
-          });
-        }
-      }
+      forEachResolvedItem(
+        items,
+        userIdOf,
+        states,
+        seen,
+        outcomes,
+        (st) => st.userPrincipalName,
+        (item, userId, state) => {
+          const d = decideMove(state, opts);
+          if (d.kind === "fail") {
+            outcomes.push({ seq: item.seq, userId, outcome: d.outcome, failed: true, changed: false, message: d.message });
+          } else if (d.kind === "noop") {
+            outcomes.push({ seq: item.seq, userId, outcome: "already-at-target", failed: false, changed: false, message: d.message });
+          } else {
+            if (!job.dryRun) writes.push(writeOf(state, d));
+            outcomes.push({
+              seq: item.seq,
+              userId,
+              outcome: "moved",
+              failed: false,
+              changed: true,
+              message: `${job.dryRun ? "Would succeed" : "Success"}. ${d.notes.join(" ")}`.trim(),
+            });
+          }
+        },
+      );
       await applyMoves(tx, writes, job.id, opts.force === true);
       return { outcomes };
     };

@@ -1,41 +1,15 @@
 // The real binary on its own embedded store: the voice commands as an administrator types them.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ran, runCli } from "../../test/support/cli.ts";
 import type { RouteTest } from "./test-tools.service.ts";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/callplane.mjs");
 let dir: string;
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(...args: string[]): Promise<Ran> {
-  const env = { ...process.env };
-  for (const name of ["DATABASE_URL", "CALLPLANE_SERVER", "CALLPLANE_DATA", "CALLPLANE_TENANT", "CALLPLANE_OUTBOX"]) delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "--data", path.join(dir, "data"), ...args], {
-      cwd: dir,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(dir, ["--data", path.join(dir, "data"), ...args]);
 }
 
 beforeAll(async () => {
