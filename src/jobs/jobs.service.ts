@@ -381,7 +381,7 @@ async function saveOutcomes(ctx: Ctx, jobId: string, outcomes: ItemOutcome[]): P
   );
   await ctx.db.execute(sql`
     update job_items i set outcome = x.outcome, message = x.message, failed = x.failed, changed = x.changed,
-                           user_id = coalesce(x.user_id, i.user_id)
+                           user_id = coalesce(x.user_id, i.user_id), processed_at = now()
     from jsonb_to_recordset(${payload}::jsonb) as x(seq int, user_id uuid, outcome text, message text, failed boolean, changed boolean)
     where i.job_id = ${jobId} and i.seq = x.seq`);
 }

@@ -278,6 +278,8 @@ export const jobItems = pgTable(
     failed: boolean("failed").notNull().default(false),
     changed: boolean("changed").notNull().default(false),
     detail: jsonb("detail"),
+    /** When the item's batch ran (the StartTime of a Move-CsUser -Report row); null while pending. */
+    processedAt: timestamp("processed_at", { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
 );

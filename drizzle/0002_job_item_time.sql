@@ -1,0 +1,1 @@
+ALTER TABLE "job_items" ADD COLUMN "processed_at" timestamp with time zone;
