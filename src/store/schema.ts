@@ -288,9 +288,18 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    tenantId: uuid("tenant_id").notNull(),
+    /** Null for events about the installation rather than a tenant (accounts, API tokens, sign-in). */
+    tenantId: uuid("tenant_id"),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    /** The principal: `account:NAME`, `token:NAME/ID`, `local:OSUSER` or `system`. */
     actor: text("actor").notNull(),
+    /**
+     * Where the request came from (`ip:127.0.0.1`, `cli:in-process`). Statements that do not name it
+     * take it from the transaction setting `callplane.source`, which inTransaction sets.
+     */
+    source: text("source")
+      .notNull()
+      .default(sql`coalesce(nullif(current_setting('callplane.source', true), ''), 'internal')`),
     operation: text("operation").notNull(),
     targetType: text("target_type").notNull(),
     targetId: text("target_id"),
@@ -468,3 +477,60 @@ export const normalizationRules = pgTable(
   },
   (t) => [uniqueIndex("normalization_rules_plan_name").on(t.dialPlanId, sql`lower(${t.name})`)],
 );
+
+/** Local accounts for the web admin center: passwords hashed with scrypt (per-password salt). */
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    /** One of the roles in src/auth/permissions.ts. */
+    role: text("role").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    mustChangePassword: boolean("must_change_password").notNull().default(false),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("accounts_name").on(sql`lower(${t.name})`)],
+);
+
+/** API tokens (`cpt_<id>_<secret>`): only the SHA-256 of the secret is kept. */
+export const apiTokens = pgTable("api_tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: text("role").notNull(),
+  secretHash: text("secret_hash").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+});
+
+/** Web sign-in sessions; the cookie's value is never stored, only its SHA-256. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The absolute end of the session, whatever its activity. */
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    source: text("source").notNull(),
+  },
+  (t) => [index("sessions_account").on(t.accountId)],
+);
+
+/** Failed sign-ins per username and per address, so the slow-down survives a restart and is shared by nodes. */
+export const signInFailures = pgTable("sign_in_failures", {
+  /** `user:NAME` or `ip:ADDRESS`. */
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull().default(0),
+  lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull().defaultNow(),
+  blockedUntil: timestamp("blocked_until", { withTimezone: true }),
+});
