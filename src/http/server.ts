@@ -12,6 +12,7 @@ import { auditRoutes } from "../audit/audit.routes.ts";
 import { conferencingRoutes } from "../conferencing/conferencing.routes.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
+import { dashboardRoutes } from "../dashboard/dashboard.routes.ts";
 import { demoRoutes } from "../demo/demo.routes.ts";
 import { userRoutes } from "../directory/users.routes.ts";
 import { hybridRoutes } from "../hybrid/hybrid.routes.ts";
@@ -122,6 +123,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       jobRoutes(api, ctxOf);
       auditRoutes(api, ctxOf);
       hybridRoutes(api, ctxOf);
+      dashboardRoutes(api, ctxOf);
       demoRoutes(api, runtime);
     },
     { prefix: "/api/v1" },
