@@ -23,7 +23,7 @@ import {
   runJob,
   startJobInBackground,
 } from "../jobs/jobs.service.ts";
-import { type DialInEmail, writeOutbox } from "../notify/email.ts";
+import { type DialInEmail, prepareOutbox, writeOutbox } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { findBridge } from "./bridges.service.ts";
 import { ConferenceIdAllocator } from "./conference-id.ts";
@@ -198,6 +198,7 @@ registerJobHandler({
       cryptoRng,
     );
     const sendMail = job.params.sendEmail === true || settings.automaticallySendEmailsToUsers;
+    if (sendMail && !job.dryRun) prepareOutbox();
     const seen = new Map<string, number>();
 
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {

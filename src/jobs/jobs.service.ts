@@ -350,9 +350,12 @@ async function runJobOnce(ctx: Ctx, jobId: string, onProgress?: ProgressListener
       retries = 0;
       afterSeq = items[items.length - 1]?.seq ?? afterSeq;
       processed += result.outcomes.length;
-      // Post-commit work (writing emails) overlaps the next batch; at most two are in flight.
+      // Post-commit work (writing emails) overlaps the next batches; at most four are in flight.
       if (result.afterCommit) effects.push(result.afterCommit());
-      if (effects.length > 2) await effects.shift();
+      // The store's replies chain microtasks only, so the event loop would not read the email worker's
+      // "written" messages until the job ends: yield once a batch, or the bound below waits on them.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (effects.length > 4) await effects.shift();
       onProgress?.({ processed, total: job.total });
     }
     await Promise.all(effects.splice(0));

@@ -95,6 +95,11 @@ function outboxWorker(): Worker {
   return w;
 }
 
+/** Starts the writer thread ahead of a bulk job's first batch, so its start-up does not hold that batch's emails back. */
+export function prepareOutbox(): void {
+  outboxWorker();
+}
+
 /** Writes messages as .eml files to the outbox folder; returns the file paths. */
 export async function writeOutbox(outboxDir: string, mails: DialInEmail[]): Promise<string[]> {
   if (mails.length === 0) return [];
