@@ -36,8 +36,16 @@ export function registerDirectoryCommands(program: Command): void {
     .option("--dry-run", "report what would change; change nothing")
     .action(async (o, cmd: Command) =>
       run(cmd, (api) => api.call<SyncResult>("POST", "/directory/sync", { body: { dryRun: o.dryRun ? true : undefined } }), {
+        exitCode: (r) => (r.conflicts.length > 0 ? 1 : 0),
         human: (r) => {
-          if (r.changesTotal === 0) return r.message;
+          const clashes =
+            r.conflicts.length === 0
+              ? ""
+              : `\nNot synchronised (${r.conflicts.length}):\n${r.conflicts
+                  .slice(0, 20)
+                  .map((c) => `  ${c.userPrincipalName}: ${c.message}`)
+                  .join("\n")}${r.conflicts.length > 20 ? `\n  … and ${r.conflicts.length - 20} more (--json lists them).` : ""}`;
+          if (r.changesTotal === 0) return `${r.message}${clashes}`;
           const shown = table(
             r.changes.slice(0, 50).map((c) => ({ ...c, fields: c.fields.join(", ") })),
             [
@@ -47,7 +55,7 @@ export function registerDirectoryCommands(program: Command): void {
             ],
           );
           const more = r.changesTotal > 50 ? `\n… and ${r.changesTotal - 50} more (--json lists up to 1,000).` : "";
-          return `${shown}${more}\n${r.message}`;
+          return `${shown}${more}\n${r.message}${clashes}`;
         },
       }),
     );

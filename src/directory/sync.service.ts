@@ -249,12 +249,25 @@ export interface SyncChange {
   fields: string[];
 }
 
+/** An object the sync left alone because an attribute it carries is held by another online user. */
+export interface SyncConflict {
+  userPrincipalName: string;
+  immutableId: string;
+  attribute: "userPrincipalName" | "sipAddress" | "alias";
+  value: string;
+  /** The online user that holds the value (or the other object that wants it). */
+  heldBy: string;
+  message: string;
+}
+
 export interface SyncResult {
   dryRun: boolean;
   created: number;
   updated: number;
   deleted: number;
   unchanged: number;
+  /** Objects not synchronised because of a clash; everything else was. */
+  conflicts: SyncConflict[];
   /** Per-user changes, at most 1,000 (see `changesTotal`). */
   changes: SyncChange[];
   changesTotal: number;
@@ -381,6 +394,21 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
       });
     }
 
+    const conflicts = await findConflicts(tx, [...creates, ...updates], deletes);
+    if (conflicts.length > 0) {
+      // Leave the clashing objects out (as Azure AD Connect does: an export error per object); sync the rest.
+      const blocked = new Set(conflicts.map((c) => c.immutableId));
+      const keep = <T extends { immutableId: string }>(list: T[]) => list.filter((x) => !blocked.has(x.immutableId));
+      const blockedIds = new Set([...creates, ...updates].filter((x) => blocked.has(x.immutableId)).map((x) => x.id));
+      creates.splice(0, creates.length, ...keep(creates));
+      updates.splice(0, updates.length, ...keep(updates));
+      const blockedUpns = new Set(conflicts.map((c) => c.userPrincipalName.toLowerCase()));
+      const keptChanges = changes.filter((c) => c.action === "delete" || !blockedUpns.has(c.userPrincipalName.toLowerCase()));
+      changes.splice(0, changes.length, ...keptChanges);
+      const keptAudits = audits.filter((a) => !blockedIds.has(a.targetId ?? ""));
+      audits.splice(0, audits.length, ...keptAudits);
+    }
+
     if (!opts.dryRun) {
       const cols = sql`"userPrincipalName" text, "displayName" text, alias text, "usageLocation" text, "sipAddress" text,
         "onPremSipEnabled" boolean, "onPremRegistrarPool" text, "hostingProvider" text, "onPremEnterpriseVoiceEnabled" boolean,
@@ -416,24 +444,117 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
     const updated = updates.length;
     const deleted = deletes.length;
     const verb = opts.dryRun ? "would be" : "";
+    const clashes =
+      conflicts.length === 0
+        ? ""
+        : ` ${conflicts.length} object${conflicts.length === 1 ? " was" : "s were"} not synchronised because of a clash (see conflicts): ${conflicts[0]?.message}`;
     const message =
-      created + updated + deleted === 0
+      created + updated + deleted === 0 && conflicts.length === 0
         ? `Nothing to synchronise: all ${unchanged} on-premises users are already up to date online.`
         : `${created} created, ${updated} updated, ${deleted} soft-deleted ${verb ? `(${verb} — dry run, nothing changed)` : ""}; ${unchanged} unchanged.`.replace(
             " ;",
             ";",
-          );
+          ) + clashes;
     return {
       dryRun: opts.dryRun ?? false,
       created,
       updated,
       deleted,
       unchanged,
+      conflicts: conflicts.slice(0, MAX_CHANGES_SHOWN),
       changes: changes.slice(0, MAX_CHANGES_SHOWN),
       changesTotal: changes.length,
       message,
     };
   });
+}
+
+const ATTRIBUTE_LABEL: Record<SyncConflict["attribute"], string> = {
+  userPrincipalName: "user principal name",
+  sipAddress: "SIP address",
+  alias: "alias",
+};
+
+/**
+ * The objects whose user principal name, SIP address or alias is already held by an online user the
+ * sync does not own for them (a cloud-only user, another synced user, a soft-deleted user — it keeps its
+ * values so that it can be restored), or wanted by two objects at once. A user the sync is updating is
+ * judged by its new values.
+ */
+async function findConflicts(
+  tx: Ctx,
+  wanted: (SyncedValues & { id: string; immutableId: string })[],
+  departing: string[],
+): Promise<SyncConflict[]> {
+  if (wanted.length === 0) return [];
+  const attrs = ["userPrincipalName", "sipAddress", "alias"] as const;
+  const conflicts: SyncConflict[] = [];
+  const blocked = new Set<string>();
+  const add = (w: (typeof wanted)[number], attribute: SyncConflict["attribute"], value: string, heldBy: string, how: string) => {
+    if (blocked.has(w.immutableId)) return;
+    blocked.add(w.immutableId);
+    conflicts.push({
+      userPrincipalName: w.userPrincipalName,
+      immutableId: w.immutableId,
+      attribute,
+      value,
+      heldBy,
+      message: `The on-premises user ${w.userPrincipalName} (immutable id ${w.immutableId}) has the ${ATTRIBUTE_LABEL[attribute]} ${value}, which ${how}. Give one of them another ${ATTRIBUTE_LABEL[attribute]} (on-premises for a synchronised user; \`callplane users set\` or \`callplane users remove\` for a cloud-only one), then run \`callplane directory sync\` again.`,
+    });
+  };
+  // Two objects wanting one value.
+  for (const attribute of attrs) {
+    const first = new Map<string, (typeof wanted)[number]>();
+    for (const w of wanted) {
+      const v = w[attribute];
+      if (!v) continue;
+      const key = v.toLowerCase();
+      const other = first.get(key);
+      if (!other) first.set(key, w);
+      else add(w, attribute, v, other.userPrincipalName, `the on-premises user ${other.userPrincipalName} has too`);
+    }
+  }
+  const exclude = JSON.stringify(wanted.map((w) => w.id));
+  const leaving = new Set(departing);
+  const values = (a: (typeof attrs)[number]) => JSON.stringify(wanted.flatMap((w) => (w[a] ? [w[a].toLowerCase()] : [])));
+  const holders = await rows<{
+    id: string;
+    user_principal_name: string;
+    sip_address: string | null;
+    alias: string | null;
+    immutable_id: string | null;
+    deleted_at: string | null;
+  }>(
+    tx.db,
+    sql`select id, user_principal_name, sip_address, alias, immutable_id, deleted_at from users
+        where tenant_id = ${tx.tenantId}
+          and id <> all(array(select (jsonb_array_elements_text(${exclude}::jsonb))::uuid))
+          and (lower(user_principal_name) = any(array(select jsonb_array_elements_text(${values("userPrincipalName")}::jsonb)))
+            or lower(sip_address) = any(array(select jsonb_array_elements_text(${values("sipAddress")}::jsonb)))
+            or lower(alias) = any(array(select jsonb_array_elements_text(${values("alias")}::jsonb))))`,
+  );
+  if (holders.length === 0) return conflicts;
+  const heldBy = new Map<string, (typeof holders)[number]>();
+  for (const h of holders) {
+    heldBy.set(`userPrincipalName:${h.user_principal_name.toLowerCase()}`, h);
+    if (h.sip_address) heldBy.set(`sipAddress:${h.sip_address.toLowerCase()}`, h);
+    if (h.alias) heldBy.set(`alias:${h.alias.toLowerCase()}`, h);
+  }
+  for (const w of wanted) {
+    for (const attribute of attrs) {
+      const v = w[attribute];
+      const h = v ? heldBy.get(`${attribute}:${v.toLowerCase()}`) : undefined;
+      if (!v || !h) continue;
+      const who =
+        h.deleted_at !== null || leaving.has(h.id)
+          ? `the soft-deleted user ${h.user_principal_name} still holds (restore its object on-premises, or give the new object another value)`
+          : h.immutable_id === null
+            ? `the cloud-only user ${h.user_principal_name} already holds`
+            : `the synchronised user ${h.user_principal_name} already holds`;
+      add(w, attribute, v, h.user_principal_name, who);
+    }
+  }
+  return conflicts;
 }
 
 /** Throws when the format is not one the importer reads. */

@@ -28,6 +28,16 @@ export const syncResult = z.object({
   updated: z.number(),
   deleted: z.number(),
   unchanged: z.number(),
+  conflicts: z.array(
+    z.object({
+      userPrincipalName: z.string(),
+      immutableId: z.string(),
+      attribute: z.enum(["userPrincipalName", "sipAddress", "alias"]),
+      value: z.string(),
+      heldBy: z.string(),
+      message: z.string(),
+    }),
+  ),
   changes: z.array(
     z.object({
       userPrincipalName: z.string(),

@@ -161,6 +161,54 @@ describe("directory sync", () => {
     await makeUser(t, "cloudy", { licensed: false });
     expect((await updateUser(t.ctx, t.upn("cloudy"), { displayName: "Cloudy" })).displayName).toBe("Cloudy");
   });
+
+  it("leaves out an object whose SIP address or UPN another user holds, naming both and the fix; syncs the rest", async () => {
+    const t = await voiceTenant();
+    // A cloud-only user already has the SIP address the on-premises object of "eve" carries.
+    await makeUser(t, "eve.cloud", { licensed: false, sipAddress: `sip:${t.upn("eve")}` });
+    await load(t, [
+      { n: 20, local: "eve", sip: true },
+      { n: 21, local: "fay" },
+    ]);
+    const first = await syncDirectory(t.ctx);
+    expect(first).toMatchObject({ created: 1, updated: 0, deleted: 0 });
+    expect(first.conflicts).toEqual([
+      expect.objectContaining({
+        userPrincipalName: t.upn("eve"),
+        immutableId: guid(20),
+        attribute: "sipAddress",
+        value: `sip:${t.upn("eve")}`,
+        heldBy: t.upn("eve.cloud"),
+      }),
+    ]);
+    const msg = first.conflicts[0]?.message ?? "";
+    for (const part of [t.upn("eve"), "cloud-only user", t.upn("eve.cloud"), "callplane users set", "callplane directory sync"])
+      expect(msg).toContain(part);
+    expect(first.message).toContain("1 object was not synchronised");
+    // (eve's UPN still finds the cloud user: identities resolve by SIP address too.)
+    expect((await getUser(t.ctx, t.upn("eve"))).userPrincipalName).toBe(t.upn("eve.cloud"));
+    expect((await getUser(t.ctx, t.upn("fay"))).source).toBe("on-premises");
+    // Nothing was half-written for eve: no audit event names her.
+    expect(
+      (await listAuditEvents(t.ctx, { operation: "user.sync.create" })).map(
+        (e) => (e.after as { userPrincipalName?: string }).userPrincipalName,
+      ),
+    ).toEqual([t.upn("fay")]);
+
+    // The administrator frees the address; the next sync creates eve and reports no clash.
+    await updateUser(t.ctx, t.upn("eve.cloud"), { sipAddress: `sip:${t.upn("eve.cloud")}` });
+    expect(await syncDirectory(t.ctx)).toMatchObject({ created: 1, conflicts: [] });
+
+    // A soft-deleted synchronised user still holds its UPN: a new object with that UPN is named as the clash.
+    await load(t, [{ n: 21, local: "fay" }], true);
+    await syncDirectory(t.ctx);
+    await load(t, [{ n: 22, local: "eve" }], true);
+    const clash = await syncDirectory(t.ctx);
+    expect(clash.conflicts).toEqual([
+      expect.objectContaining({ userPrincipalName: t.upn("eve"), attribute: "userPrincipalName", heldBy: t.upn("eve") }),
+    ]);
+    expect(clash.conflicts[0]?.message).toContain("soft-deleted user");
+  });
 });
 
 describe("§6 16: a cloud-only user", () => {
