@@ -13,8 +13,8 @@ import "./conferencing/restore-job.service.ts";
 export interface Runtime {
   store: Store;
   env: AppEnv;
-  /** A service context for a tenant (by name, domain or id; the only one when omitted) and an actor. */
-  ctx(tenant: string | undefined, actor: string): Promise<Ctx>;
+  /** A service context for a tenant (by name, domain or id; the only one when omitted), an actor and where it acts from. */
+  ctx(tenant: string | undefined, actor: string, source?: string): Promise<Ctx>;
   close(): Promise<void>;
 }
 
@@ -53,9 +53,9 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     return {
       store,
       env,
-      async ctx(tenant, actor) {
+      async ctx(tenant, actor, source) {
         const t = await resolveTenant(store.db, tenant);
-        return { db: store.db, tenantId: t.id, actor, env };
+        return { db: store.db, tenantId: t.id, actor, source: source ?? "internal", env };
       },
       close: () => store.close(),
     };

@@ -11,8 +11,8 @@ import type { MoveStart } from "../src/conferencing/move-to-microsoft.service.ts
 import type { Provider } from "../src/conferencing/providers.service.ts";
 import type { ConferencingSettings } from "../src/conferencing/settings.service.ts";
 import type { UserPage, UserView } from "../src/directory/users.service.ts";
-import { buildServer } from "../src/http/server.ts";
 import type { BulkReport, JobResult, JobView } from "../src/jobs/jobs.service.ts";
+import { buildTestServer } from "./support/auth.ts";
 import { openTestRuntime, type TestRuntime } from "./support/store.ts";
 
 const API = "/api/v1";
@@ -157,7 +157,7 @@ function parseCsv(text: string): string[][] {
 
 beforeAll(async () => {
   runtime = await openTestRuntime();
-  app = await buildServer(runtime);
+  app = await buildTestServer(runtime);
   const built = await ok<typeof demo>("POST", "/demo", { users: DEMO_USERS }, 201);
   demo = built;
   const page = await ok<UserPage>("GET", "/users?limit=1000");
@@ -392,7 +392,8 @@ describe("one user's dial-in conferencing", () => {
     expect(summary.readyForAudioConferencing).toBe(was.summary.readyForAudioConferencing - 1);
 
     const audit = await ok<AuditEvent[]>("GET", `/audit?target=${user.id}&limit=5`);
-    expect(audit[0]).toMatchObject({ operation: "conferencing.enable", targetId: user.id, actor: "api" });
+    expect(audit[0]).toMatchObject({ operation: "conferencing.enable", targetId: user.id, source: "ip:127.0.0.1" });
+    expect(audit[0]?.actor).toMatch(/^token:test-global-admin\/[0-9a-f]{12}$/);
 
     const restored = await ok<RestoreResult>("POST", `/conferencing/users/${upn}/restore`);
     expect(restored).toMatchObject({ changed: true, provider: "InterCall", dialIn: null });
@@ -1103,7 +1104,14 @@ function openApiProblems(doc: { [k: string]: Json }): string[] {
     }
   };
   walk(doc.paths ?? null, "#/paths");
-  walk(doc.components ?? null, "#/components");
+  const { securitySchemes, ...components } = (doc.components ?? {}) as { [k: string]: Json };
+  walk(components, "#/components");
+  // Security schemes have their own `type` (http, apiKey, …), not a schema type.
+  for (const [name, scheme] of Object.entries((securitySchemes ?? {}) as { [k: string]: { [k: string]: Json } })) {
+    if (!["http", "apiKey", "oauth2", "openIdConnect"].includes(String(scheme.type))) {
+      problems.push(`#/components/securitySchemes/${name}: type ${JSON.stringify(scheme.type)} is not a security scheme type`);
+    }
+  }
   return problems;
 }
 

@@ -6,7 +6,8 @@ import { listAuditEvents } from "./audit.service.ts";
 export const auditEventView = z.object({
   id: z.number(),
   at: z.string(),
-  actor: z.string(),
+  actor: z.string().describe("the principal: account:NAME, token:NAME/ID, local:OSUSER or system"),
+  source: z.string().describe("where the request came from: ip:ADDRESS, cli:in-process"),
   operation: z.string(),
   targetType: z.string(),
   targetId: z.string().nullable(),

@@ -15,6 +15,7 @@ export interface AuditEvent {
   id: number;
   at: string;
   actor: string;
+  source: string;
   operation: string;
   targetType: string;
   targetId: string | null;
@@ -37,8 +38,8 @@ export async function recordAudit(ctx: Ctx, events: AuditInput[]): Promise<void>
     })),
   );
   await ctx.db.execute(sql`
-    insert into audit_events (tenant_id, actor, operation, target_type, target_id, job_id, before, after)
-    select ${ctx.tenantId}::uuid, ${ctx.actor}, x.operation, x.target_type, x.target_id, x.job_id, x.before, x.after
+    insert into audit_events (tenant_id, actor, source, operation, target_type, target_id, job_id, before, after)
+    select ${ctx.tenantId}::uuid, ${ctx.actor}, ${ctx.source ?? "internal"}, x.operation, x.target_type, x.target_id, x.job_id, x.before, x.after
     from jsonb_to_recordset(${payload}::jsonb)
       as x(operation text, target_type text, target_id text, job_id uuid, before jsonb, after jsonb)`);
 }
@@ -53,13 +54,14 @@ export interface AuditQuery {
   limit?: number;
 }
 
-/** Lists audit events, newest first. */
+/** Lists audit events, newest first: the tenant's and the installation's (accounts, API tokens, sign-in). */
 export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEvent[]> {
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 1000);
   const result = await rows<{
     id: string | number;
     at: Date | string;
     actor: string;
+    source: string;
     operation: string;
     target_type: string;
     target_id: string | null;
@@ -68,9 +70,9 @@ export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEve
     after: unknown;
   }>(
     ctx.db,
-    sql`select id, at, actor, operation, target_type, target_id, job_id, before, after
+    sql`select id, at, actor, source, operation, target_type, target_id, job_id, before, after
         from audit_events
-        where tenant_id = ${ctx.tenantId}
+        where (tenant_id = ${ctx.tenantId} or tenant_id is null)
           ${q.operation ? sql`and operation like ${q.operation.replaceAll("*", "%")}` : sql``}
           ${q.target ? sql`and target_id = ${q.target}` : sql``}
           ${q.actor ? sql`and actor = ${q.actor}` : sql``}
@@ -83,6 +85,7 @@ export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEve
     id: Number(r.id),
     at: new Date(r.at).toISOString(),
     actor: r.actor,
+    source: r.source,
     operation: r.operation,
     targetType: r.target_type,
     targetId: r.target_id,

@@ -9,6 +9,7 @@ export interface GlobalOptions {
   server?: string;
   tenant?: string;
   outbox?: string;
+  token?: string;
 }
 
 export function globals(cmd: Command): GlobalOptions {
@@ -61,6 +62,7 @@ export async function run<T>(cmd: Command, action: (api: ApiClient, g: GlobalOpt
       databaseUrl: process.env.DATABASE_URL,
       tenant: g.tenant ?? process.env.CALLPLANE_TENANT,
       outboxDir: g.outbox ?? process.env.CALLPLANE_OUTBOX,
+      token: g.token ?? process.env.CALLPLANE_TOKEN,
       command: commandPath(cmd),
     });
     const client = api;

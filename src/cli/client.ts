@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { FastifyInstance } from "fastify";
 import { AppError, exitCodeFor } from "../core/errors.ts";
@@ -51,6 +52,8 @@ export interface ClientOptions {
   databaseUrl?: string;
   tenant?: string;
   outboxDir?: string;
+  /** An API token for --server (or CALLPLANE_TOKEN). */
+  token?: string;
   command: string;
 }
 
@@ -88,9 +91,10 @@ export function localActor(): string {
 }
 
 export async function connect(opts: ClientOptions): Promise<ApiClient> {
-  const headers: Record<string, string> = { "x-callplane-actor": localActor() };
+  const headers: Record<string, string> = {};
   if (opts.tenant) headers["x-callplane-tenant"] = opts.tenant;
   if (opts.server) {
+    if (opts.token) headers.authorization = `Bearer ${opts.token.trim()}`;
     const base = opts.server.replace(/\/+$/, "");
     const raw = async (method: string, path: string, o: CallOptions = {}): Promise<RawResponse> => {
       let res: Response;
@@ -125,9 +129,13 @@ export async function connect(opts: ClientOptions): Promise<ApiClient> {
     if (err instanceof AppError) throw new ApiError(err.status, err.code, err.message);
     throw err;
   }
+  // On the store itself the CLI is the local operator: a key only this process knows, for a server
+  // that never listens, so the mode cannot be had over the network.
+  const localOperator = { name: localActor(), key: randomBytes(32).toString("hex") };
+  headers["x-callplane-local"] = localOperator.key;
   let app: FastifyInstance;
   try {
-    app = await buildServer(runtime, { defaultActor: localActor() });
+    app = await buildServer(runtime, { localOperator });
   } catch (err) {
     await runtime.close();
     throw err;

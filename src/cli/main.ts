@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerAuditCommands } from "../audit/audit.commands.ts";
+import { registerAuthCommands } from "../auth/auth.commands.ts";
 import { registerConferencingCommands } from "../conferencing/conferencing.commands.ts";
 import { registerUserCommands } from "../directory/users.commands.ts";
 import { registerHybridCommands } from "../hybrid/hybrid.commands.ts";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .option("--json", "print the API's JSON answer")
     .option("--data <dir>", "embedded store folder (default ./.callplane, or CALLPLANE_DATA)")
     .option("--server <url>", "go through a running Callplane server (or CALLPLANE_SERVER)")
+    .option("--token <token>", "API token for --server (or CALLPLANE_TOKEN); create one with `callplane tokens create`")
     .option("--tenant <name>", "which tenant, when there are several (or CALLPLANE_TENANT)")
     .option("--outbox <dir>", "where emails are written (default: <data>/outbox)")
     .showHelpAfterError("(run with --help for usage)")
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerAuditCommands(program);
   registerHybridCommands(program);
+  registerAuthCommands(program);
   // Every command shares the exit behaviour: commander's usage errors are "bad invocation", exit 2.
   const override = (cmd: Command) => {
     cmd.exitOverride();

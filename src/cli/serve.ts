@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { ensureFirstAdmin } from "../auth/auth.service.ts";
 import { AppError } from "../core/errors.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
 import { buildServer } from "../http/server.ts";
@@ -11,7 +12,11 @@ export function registerServeCommand(program: Command): void {
   program
     .command("serve")
     .description("Run the Callplane server (REST API, OpenAPI at /api/openapi.json)")
-    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--host <host>",
+      "address to listen on (default 127.0.0.1: this machine only; put TLS in front before opening it wider)",
+      "127.0.0.1",
+    )
     .option("--port <port>", "port to listen on", int, 3000)
     .option("--demo-users <n>", "on a store with no tenant, build a demo tenant of this many users (0: none)", int, 2000)
     .option("--log", "log requests")
@@ -30,14 +35,25 @@ export function registerServeCommand(program: Command): void {
           const demo = await buildDemoTenant(runtime.store.db, runtime.env, { users: o.demoUsers });
           process.stdout.write(`Demo tenant ${demo.tenant.name} (${demo.tenant.domain}) is ready.\n`);
         }
+        // First run: a global administrator, with a one-time password printed once (never a default one).
+        const admin = await ensureFirstAdmin(runtime.store.db, process.env.CALLPLANE_ADMIN_PASSWORD || undefined);
         const app = await buildServer(runtime, { logger: o.log === true });
         const address = await app.listen({ host: o.host, port: o.port });
         runtime.store.lock?.setServerUrl(address);
         process.stdout.write(
           `Callplane is listening on ${address} (store: ${runtime.store.kind} ${runtime.store.location}).\n` +
             `API: ${address}/api/v1   OpenAPI: ${address}/api/openapi.json\n` +
-            `CLI through this server: callplane --server ${address} users list\n`,
+            `CLI through this server: callplane --server ${address} --token cpt_… users list\n`,
         );
+        if (admin) {
+          process.stdout.write(
+            admin.oneTimePassword
+              ? `\nFirst run: created the global administrator "${admin.name}".\n` +
+                  `Sign in at ${address}/ as ${admin.name} with this one-time password (shown once; you will choose a new one):\n\n  ${admin.oneTimePassword}\n\n` +
+                  "API tokens for the CLI and scripts: `callplane tokens create NAME --role ROLE` (on the store itself, with the server stopped), or from the web admin center.\n"
+              : `\nFirst run: created the global administrator "${admin.name}" with the password in CALLPLANE_ADMIN_PASSWORD.\n`,
+          );
+        }
         const stop = async () => {
           process.stdout.write("Stopping: letting running jobs finish their batch…\n");
           await stopRunningJobs();

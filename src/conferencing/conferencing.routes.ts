@@ -317,6 +317,19 @@ export function conferencingRoutes(api: Api, ctxOf: CtxOf): void {
     async (req) => setDialIn(await ctxOf(req), req.params.identity, req.body),
   );
   api.post(
+    "/conferencing/users/:identity/reset-pin",
+    {
+      schema: {
+        tags,
+        summary: "Reset a user's PIN, nothing else (Set-CsOnlineDialInConferencingUser -ResetLeaderPin): the helpdesk's action",
+        params: identityParam,
+        body: z.strictObject({ sendEmail: z.boolean().optional() }).nullish(),
+        response: { 200: dialInChange, ...errors },
+      },
+    },
+    async (req) => setDialIn(await ctxOf(req), req.params.identity, { resetLeaderPin: true, sendEmail: req.body?.sendEmail }),
+  );
+  api.post(
     "/conferencing/users/:identity/disable",
     {
       schema: {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import type { Db } from "../store/db.ts";
 import { translateError } from "./errors.ts";
 
@@ -5,8 +6,10 @@ import { translateError } from "./errors.ts";
 export interface Ctx {
   db: Db;
   tenantId: string;
-  /** Recorded in the audit log, e.g. `local:alice` for the CLI on the embedded store. */
+  /** The principal, recorded in the audit log: `account:NAME`, `token:NAME/ID`, `local:alice` (the CLI on the store itself). */
   actor: string;
+  /** Where the request came from, recorded in the audit log: `ip:ADDRESS`, `cli:in-process`; `internal` when unsaid. */
+  source?: string;
   env: AppEnv;
 }
 
@@ -22,10 +25,17 @@ export interface AppEnv {
   exclusiveStore: boolean;
 }
 
-/** Runs `fn` in a transaction, with a context bound to it; database errors come out as domain errors. */
+/**
+ * Runs `fn` in a transaction, with a context bound to it; database errors come out as domain errors.
+ * The transaction-local setting `callplane.source` names where the request came from, so every
+ * audit event written in it records the source, even by statements that do not name it.
+ */
 export async function inTransaction<T>(ctx: Ctx, fn: (tx: Ctx) => Promise<T>): Promise<T> {
   try {
-    return await ctx.db.transaction(async (tx) => fn({ ...ctx, db: tx as unknown as Db }));
+    return await ctx.db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('callplane.source', ${ctx.source ?? "internal"}, true)`);
+      return fn({ ...ctx, db: tx as unknown as Db });
+    });
   } catch (err) {
     throw translateError(err);
   }

@@ -5,6 +5,11 @@
  */
 export const errorCodes = {
   invalid_input: { status: 400, exit: 2 },
+  unauthenticated: { status: 401, exit: 2 },
+  forbidden: { status: 403, exit: 2 },
+  csrf: { status: 403, exit: 2 },
+  password_change_required: { status: 403, exit: 2 },
+  rate_limited: { status: 429, exit: 2 },
   user_not_found: { status: 404, exit: 2 },
   not_found: { status: 404, exit: 2 },
   ambiguous_identity: { status: 409, exit: 2 },
@@ -102,6 +107,7 @@ const uniqueMessages: Record<string, { code: ErrorCode; message: string }> = {
   service_numbers_tenant_number: { code: "duplicate", message: "That service number is already on a bridge." },
   bridges_tenant_name: { code: "duplicate", message: "A bridge with that name already exists." },
   tenants_name: { code: "duplicate", message: "A tenant with that name already exists." },
+  accounts_name: { code: "duplicate", message: "An account with that name already exists." },
   skus_tenant_part_number: { code: "duplicate", message: "A licence with that SKU part number already exists." },
   providers_tenant_name: { code: "duplicate", message: "A provider with that name already exists." },
   directory_objects_tenant_upn: { code: "duplicate", message: "Another on-premises object has that user principal name." },
@@ -122,5 +128,6 @@ export function translateError(err: unknown): unknown {
   }
   if (pg.code === "23503") return new AppError("not_found", "A referenced item does not exist.");
   if (pg.code === "22P02" || pg.code === "22003") return new AppError("invalid_input", "A value has the wrong format.");
+  if (pg.code === "42501") return new AppError("forbidden", "Audit events cannot be changed or deleted.");
   return err;
 }

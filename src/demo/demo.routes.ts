@@ -1,9 +1,10 @@
 import { z } from "zod";
+import type { ActingOf } from "../http/server.ts";
 import { type Api, errors } from "../http/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { buildDemoTenant } from "./demo.service.ts";
 
-export function demoRoutes(api: Api, runtime: Runtime): void {
+export function demoRoutes(api: Api, runtime: Runtime, actingOf: ActingOf): void {
   api.post(
     "/demo",
     {
@@ -29,6 +30,6 @@ export function demoRoutes(api: Api, runtime: Runtime): void {
         },
       },
     },
-    async (req, reply) => reply.status(201).send(await buildDemoTenant(runtime.store.db, runtime.env, req.body)),
+    async (req, reply) => reply.status(201).send(await buildDemoTenant(runtime.store.db, runtime.env, req.body, actingOf(req))),
   );
 }

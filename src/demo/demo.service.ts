@@ -9,7 +9,7 @@ import { pick, type Rng, seededRng, uuidFromRng } from "../core/random.ts";
 import { syncDirectory } from "../directory/sync.service.ts";
 import type { Db } from "../store/db.ts";
 import { rows } from "../store/db.ts";
-import { createTenant, type Tenant } from "../tenancy/tenant.service.ts";
+import { type CreatedBy, createTenant, type Tenant } from "../tenancy/tenant.service.ts";
 import { buildDemoVoiceConfig } from "../voice/voice-demo.ts";
 
 const firstNames = [
@@ -206,7 +206,12 @@ async function insertChunks(db: Db, items: unknown[], chunk: number, insert: (js
  * Builds a realistic, deterministic tenant: users spread over the third-party providers, some
  * unlicensed, some already on Microsoft, and a bridge with numbers in several countries.
  */
-export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): Promise<DemoSummary> {
+export async function buildDemoTenant(
+  db: Db,
+  env: AppEnv,
+  opts: DemoOptions,
+  by: CreatedBy = { actor: "system:demo", source: "internal" },
+): Promise<DemoSummary> {
   const count = opts.users;
   if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
     throw new AppError("invalid_input", `--users ${count} is out of range: give a whole number from 1 to 1,000,000.`);
@@ -215,8 +220,8 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
   const rng = seededRng(seed);
   const name = opts.name ?? "Contoso";
   const domain = opts.domain ?? `${name.toLowerCase().replace(/[^a-z0-9]+/g, "")}.com`;
-  const tenant = await createTenant(db, { name, domain });
-  const ctx: Ctx = { db, tenantId: tenant.id, actor: "system:demo", env };
+  const tenant = await createTenant(db, { name, domain }, by);
+  const ctx: Ctx = { db, tenantId: tenant.id, actor: by.actor, source: by.source, env };
   const bridge = await createBridge(ctx, { name: `${name} Audio Conferencing Bridge` });
   for (const n of demoNumbers) {
     await addServiceNumber(ctx, { ...n, city: n.city ?? undefined, bridge: bridge.name });
@@ -345,8 +350,8 @@ export async function buildDemoTenant(db: Db, env: AppEnv, opts: DemoOptions): P
       select x.user_id, ${tenant.id}::uuid, ${bridge.id}::uuid, x.conference_id, x.pin_hash, '+14255550100', '+18665550100'
       from jsonb_to_recordset(${json}::jsonb) as x(user_id uuid, conference_id text, pin_hash text)`,
     );
-    await t.execute(sql`insert into audit_events (tenant_id, actor, operation, target_type, target_id, after)
-      values (${tenant.id}, 'system:demo', 'demo.build', 'tenant', ${tenant.id},
+    await t.execute(sql`insert into audit_events (tenant_id, actor, source, operation, target_type, target_id, after)
+      values (${tenant.id}, ${by.actor}, ${by.source}, 'demo.build', 'tenant', ${tenant.id},
               ${JSON.stringify({ users: count, seed: String(seed), byProvider })}::jsonb)`);
   });
   // The demo wrote both sides consistently; the sync confirms it (and would repair any difference).

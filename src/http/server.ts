@@ -9,6 +9,9 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { auditRoutes } from "../audit/audit.routes.ts";
+import { authRoutes } from "../auth/auth.routes.ts";
+import { type Acting, actorOf, unauthenticated } from "../auth/auth.service.ts";
+import { installAccessControl, type LocalOperator, sourceOf } from "../auth/http-auth.ts";
 import { conferencingRoutes } from "../conferencing/conferencing.routes.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
@@ -25,12 +28,20 @@ import type { Api } from "./types.ts";
 
 export interface ServerOptions {
   logger?: boolean;
-  /** Who acts when a request does not say (until sign-in exists, the X-Callplane-Actor header says). */
-  defaultActor?: string;
+  /** Where log lines go when logging (default: stdout); tests capture them to check no secret is logged. */
+  logStream?: { write(line: string): void };
+  /**
+   * The in-process CLI only: requests that carry this key act as the local operator. Never set for a
+   * server that listens; such requests are refused once it does.
+   */
+  localOperator?: LocalOperator;
 }
 
-/** The service context of a request: its tenant (X-Callplane-Tenant) and actor. */
+/** The service context of a request: its tenant (X-Callplane-Tenant), its principal and where it came from. */
 export type CtxOf = (req: FastifyRequest) => Promise<Ctx>;
+
+/** Who acts and from where, for services that take no tenant (tenants, accounts, tokens). */
+export type ActingOf = (req: FastifyRequest) => Acting;
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
@@ -40,7 +51,14 @@ function header(req: FastifyRequest, name: string): string | undefined {
 /** Builds the HTTP API: every route calls one service function; errors become one envelope. */
 export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ? { level: "info", redact: ["req.headers.authorization", "req.headers.cookie"] } : false,
+    logger:
+      opts.logger || opts.logStream
+        ? {
+            level: "info",
+            redact: ["req.headers.authorization", "req.headers.cookie", 'req.headers["x-csrf-token"]', 'req.headers["x-callplane-local"]'],
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
+          }
+        : false,
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
   });
@@ -54,10 +72,32 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
         description: "Enterprise voice and dial-in audio conferencing control plane.",
         version: "1",
       },
-      tags: [{ name: "tenants" }, { name: "users" }, { name: "licences" }, { name: "conferencing" }, { name: "jobs" }, { name: "audit" }],
+      tags: [
+        { name: "auth" },
+        { name: "tenants" },
+        { name: "users" },
+        { name: "licences" },
+        { name: "conferencing" },
+        { name: "jobs" },
+        { name: "audit" },
+      ],
+      components: {
+        securitySchemes: {
+          apiToken: { type: "http", scheme: "bearer", description: "An API token, cpt_<id>_<secret> (callplane tokens create)" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "callplane_session",
+            description: "The web admin center's session (POST /api/v1/auth/sign-in); changes also need the X-CSRF-Token header",
+          },
+        },
+      },
+      security: [{ apiToken: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   });
+
+  installAccessControl(app, runtime.store.db, opts.localOperator);
 
   app.setErrorHandler((err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -76,6 +116,10 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
     }
     const e = translateError(err);
     if (e instanceof AppError) {
+      if (e.code === "rate_limited") {
+        const retry = e.details.find((d) => d.path === "retryAfter")?.message;
+        if (retry) reply.header("retry-after", retry);
+      }
       return reply.status(e.status).send({ error: { code: e.code, message: e.message, details: e.details } });
     }
     const fe = err as { statusCode?: number; code?: string; message?: string };
@@ -109,13 +153,21 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
     });
   });
 
-  const ctxOf: CtxOf = async (req) =>
-    runtime.ctx(header(req, "x-callplane-tenant"), header(req, "x-callplane-actor") ?? opts.defaultActor ?? "api");
+  // The principal comes from the access control hook, never from a header the client chooses.
+  const actingOf: ActingOf = (req) => {
+    if (!req.principal) throw unauthenticated();
+    return { actor: actorOf(req.principal), source: sourceOf(req) };
+  };
+  const ctxOf: CtxOf = async (req) => {
+    const by = actingOf(req);
+    return runtime.ctx(header(req, "x-callplane-tenant"), by.actor, by.source);
+  };
 
   await app.register(
     async (scope) => {
       const api: Api = scope.withTypeProvider<ZodTypeProvider>();
-      tenantRoutes(api, runtime);
+      authRoutes(api, runtime.store.db, actingOf);
+      tenantRoutes(api, runtime, actingOf);
       userRoutes(api, ctxOf);
       licensingRoutes(api, ctxOf);
       conferencingRoutes(api, ctxOf);
@@ -124,7 +176,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       auditRoutes(api, ctxOf);
       hybridRoutes(api, ctxOf);
       dashboardRoutes(api, ctxOf);
-      demoRoutes(api, runtime);
+      demoRoutes(api, runtime, actingOf);
     },
     { prefix: "/api/v1" },
   );

@@ -14,11 +14,14 @@ export const errorEnvelope = z.object({
   }),
 });
 
-/** Error responses every route may give, for the OpenAPI document. */
+/** Error responses every route may give, for the OpenAPI document (401/403/429: sign-in and permissions). */
 export const errors = {
   400: errorEnvelope,
+  401: errorEnvelope,
+  403: errorEnvelope,
   404: errorEnvelope,
   409: errorEnvelope,
+  429: errorEnvelope,
 } as const;
 
 /** A boolean in a query string: true/false/1/0/yes/no. */

@@ -2,9 +2,9 @@
 // errors are the envelope with a 4xx status, and nothing is written on a refusal.
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestServer } from "../../test/support/auth.ts";
 import { makeUser, newTenant, type TenantFixture, tenantSnapshot } from "../../test/support/fixtures.ts";
 import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
-import { buildServer } from "../http/server.ts";
 
 let rt: TestRuntime;
 let app: FastifyInstance;
@@ -12,7 +12,7 @@ let t: TenantFixture;
 
 beforeAll(async () => {
   rt = await openTestRuntime();
-  app = await buildServer(rt);
+  app = await buildTestServer(rt);
   t = await newTenant(rt, { bridge: false });
 });
 

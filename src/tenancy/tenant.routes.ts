@@ -1,11 +1,12 @@
 import { z } from "zod";
+import type { ActingOf } from "../http/server.ts";
 import { type Api, errors } from "../http/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { createTenant, listTenants } from "./tenant.service.ts";
 
 const tenantView = z.object({ id: z.string(), name: z.string(), domain: z.string(), createdAt: z.string() });
 
-export function tenantRoutes(api: Api, runtime: Runtime): void {
+export function tenantRoutes(api: Api, runtime: Runtime, actingOf: ActingOf): void {
   api.get(
     "/tenants",
     { schema: { tags: ["tenants"], summary: "List tenants", response: { 200: z.array(tenantView), ...errors } } },
@@ -21,6 +22,6 @@ export function tenantRoutes(api: Api, runtime: Runtime): void {
         response: { 201: tenantView, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send(await createTenant(runtime.store.db, req.body)),
+    async (req, reply) => reply.status(201).send(await createTenant(runtime.store.db, req.body, actingOf(req))),
   );
 }

@@ -22,8 +22,18 @@ function toTenant(r: { id: string; name: string; domain: string; created_at: Dat
   return { id: r.id, name: r.name, domain: r.domain, createdAt: new Date(r.created_at).toISOString() };
 }
 
+/** Who creates a tenant and from where, for its audit event. */
+export interface CreatedBy {
+  actor: string;
+  source: string;
+}
+
 /** Creates a tenant with its conferencing settings and default providers. */
-export async function createTenant(db: Db, input: { name: string; domain: string }): Promise<Tenant> {
+export async function createTenant(
+  db: Db,
+  input: { name: string; domain: string },
+  by: CreatedBy = { actor: "system", source: "internal" },
+): Promise<Tenant> {
   const name = input.name.trim();
   const domain = input.domain.trim().toLowerCase();
   if (!name) throw new AppError("invalid_input", "The tenant name is empty: give a name such as Contoso.");
@@ -43,8 +53,8 @@ export async function createTenant(db: Db, input: { name: string; domain: string
       from jsonb_to_recordset(${JSON.stringify(defaultProviders.map((p) => ({ name: p.name, domain: p.domain, url: p.url, is_microsoft: p.isMicrosoft })))}::jsonb)
         as p(name text, domain text, url text, is_microsoft boolean)`);
     await tx.execute(sql`
-      insert into audit_events (tenant_id, actor, operation, target_type, target_id, after)
-      values (${row.id}, 'system', 'tenant.create', 'tenant', ${row.id}, ${JSON.stringify({ name, domain })}::jsonb)`);
+      insert into audit_events (tenant_id, actor, source, operation, target_type, target_id, after)
+      values (${row.id}, ${by.actor}, ${by.source}, 'tenant.create', 'tenant', ${row.id}, ${JSON.stringify({ name, domain })}::jsonb)`);
     return toTenant(row);
   });
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestServer } from "../../test/support/auth.ts";
 import { newTenant } from "../../test/support/fixtures.ts";
 import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
-import { buildServer } from "../http/server.ts";
 import { addPstnUsage, listPstnUsages } from "./voice.service.ts";
 
 let rt: TestRuntime;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   rt = await openTestRuntime();
   const t = await newTenant(rt, { bridge: false });
   tenant = t.ctx.tenantId;
-  app = await buildServer(rt);
+  app = await buildTestServer(rt);
 });
 
 afterAll(async () => {
