@@ -258,7 +258,7 @@ describe("callplane, the binary", () => {
     const file = path.join(dir, "f.csv");
     expect(existsSync(file)).toBe(true);
     const lines = readFileSync(file, "utf8").split("\r\n");
-    expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error");
+    expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error,processed_at");
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(new RegExp(`^1,${listed[0].userPrincipalName},${listed[0].id},changed,true,The provider .*,$`));
     expect(lines[3]).toMatch(/^3,nobody@x,,not-found,false,,"There was an error while retrieving user nobody@x: .+"$/);

@@ -31,4 +31,5 @@ export const jobResult = z.object({
   message: z.string(),
   failed: z.boolean(),
   changed: z.boolean(),
+  processedAt: z.string().nullable().describe("when the item's batch ran (the StartTime of a Move-CsUser -Report row)"),
 });

@@ -36,6 +36,8 @@ export interface JobResult {
   message: string;
   failed: boolean;
   changed: boolean;
+  /** When the item's batch ran (a -Report row's StartTime); null while pending. */
+  processedAt: string | null;
 }
 
 export interface PendingItem {
@@ -153,9 +155,10 @@ export async function listJobResults(
     message: string | null;
     failed: boolean;
     changed: boolean;
+    processed_at: string | Date | null;
   }>(
     ctx.db,
-    sql`select seq, identity, user_id, outcome, message, failed, changed from job_items
+    sql`select seq, identity, user_id, outcome, message, failed, changed, processed_at from job_items
         where job_id = ${jobId}
           ${q.outcome ? sql`and outcome = ${q.outcome}` : sql``}
           ${q.failedOnly ? sql`and failed` : sql``}
@@ -169,6 +172,7 @@ export async function listJobResults(
     message: r.message ?? "Not processed yet: resume the job to finish it.",
     failed: r.failed,
     changed: r.changed,
+    processedAt: r.processed_at === null ? null : new Date(r.processed_at).toISOString(),
   }));
 }
 
@@ -181,10 +185,19 @@ function csvCell(v: string): string {
 /** The job's per-user results as CSV, with an error column that is empty for users that did not fail. */
 export async function exportJobResultsCsv(ctx: Ctx, jobId: string): Promise<string> {
   const results = await listJobResults(ctx, jobId, { limit: 200000 });
-  const lines = ["seq,identity,user_id,outcome,changed,message,error"];
+  const lines = ["seq,identity,user_id,outcome,changed,message,error,processed_at"];
   for (const r of results) {
     lines.push(
-      [String(r.seq), r.identity, r.userId ?? "", r.outcome, String(r.changed), r.failed ? "" : r.message, r.failed ? r.message : ""]
+      [
+        String(r.seq),
+        r.identity,
+        r.userId ?? "",
+        r.outcome,
+        String(r.changed),
+        r.failed ? "" : r.message,
+        r.failed ? r.message : "",
+        r.processedAt ?? "",
+      ]
         .map(csvCell)
         .join(","),
     );
