@@ -62,6 +62,11 @@ async function main(): Promise<void> {
 
   // The seed's script: for each user, Get-CsOnlineUser then Enable-CsOnlineDialInConferencingUser -ReplaceProvider,
   // here as GET /users/{id} then POST /conferencing/users/{id}/enable against a real server on loopback.
+  // The API asks who is calling: a token for a conferencing administrator, as a script would hold.
+  const { token } = JSON.parse(
+    runOrDie(process.execPath, [cli, "--data", dataDir, "tokens", "create", "bench-one-by-one", "--role", "conferencing-admin", "--json"]),
+  ) as { token: string };
+  const auth = { authorization: `Bearer ${token}` };
   const port = 20000 + Math.floor(Math.random() * 20000);
   const server = spawn(
     process.execPath,
@@ -85,17 +90,20 @@ async function main(): Promise<void> {
   t = performance.now();
   for (const upn of sample) {
     const id = encodeURIComponent(upn);
-    const user = (await (await fetch(`${base}/users/${id}`)).json()) as {
+    const got = await fetch(`${base}/users/${id}`, { headers: auth });
+    if (!got.ok) throw new Error(`GET /users/${upn} answered ${got.status}: ${await got.text()}`);
+    const user = (await got.json()) as {
       audioConferencingLicensed: boolean;
       provider: { name: string | null };
     };
     if (!user.audioConferencingLicensed || user.provider.name === "Microsoft") continue;
     const res = await fetch(`${base}/conferencing/users/${id}/enable`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ replaceProvider: true }),
     });
-    if (res.ok) changed++;
+    if (!res.ok) throw new Error(`POST /conferencing/users/${upn}/enable answered ${res.status}: ${await res.text()}`);
+    changed++;
   }
   const oneMs = performance.now() - t;
   server.kill("SIGTERM");
