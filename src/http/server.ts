@@ -25,6 +25,7 @@ import type { Runtime } from "../runtime.ts";
 import { tenantRoutes } from "../tenancy/tenant.routes.ts";
 import { voiceRoutes } from "../voice/voice.routes.ts";
 import type { Api } from "./types.ts";
+import { registerWeb } from "./web.ts";
 
 export interface ServerOptions {
   logger?: boolean;
@@ -180,6 +181,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
     },
     { prefix: "/api/v1" },
   );
+  await registerWeb(app);
 
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true, store: runtime.store.kind }));

@@ -1,0 +1,9 @@
+import { PageHeader } from "../ui.tsx";
+
+export default function ConferencingPage() {
+  return (
+    <div className="page">
+      <PageHeader title="Audio conferencing" />
+    </div>
+  );
+}

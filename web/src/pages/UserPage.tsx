@@ -1,0 +1,9 @@
+import { PageHeader } from "../ui.tsx";
+
+export default function UserPage() {
+  return (
+    <div className="page">
+      <PageHeader title="User" />
+    </div>
+  );
+}
