@@ -1,7 +1,6 @@
-import { z } from "zod";
 import type { CtxOf } from "../http/server.ts";
-import { type Api, errors, identityParam, queryBool } from "../http/types.ts";
-import { createUserBody, updateUserBody, userPage, userView } from "./users.schemas.ts";
+import { type Api, errors, identityParam } from "../http/types.ts";
+import { createUserBody, updateUserBody, userListQuery, userPage, userView } from "./users.schemas.ts";
 import { createUser, deleteUser, getUser, listUsers, updateUser } from "./users.service.ts";
 
 export function userRoutes(api: Api, ctxOf: CtxOf): void {
@@ -11,15 +10,7 @@ export function userRoutes(api: Api, ctxOf: CtxOf): void {
       schema: {
         tags: ["users"],
         summary: "List users (Get-CsOnlineUser), with the admin center's filters",
-        querystring: z.strictObject({
-          provider: z.string().max(100).optional().describe("microsoft, third-party, none, or a provider name"),
-          licensed: queryBool.optional().describe("holds an Audio Conferencing licence"),
-          readyForAudioConferencing: queryBool.optional(),
-          source: z.enum(["on-premises", "cloud"]).optional(),
-          search: z.string().max(200).optional(),
-          limit: z.coerce.number().int().min(0).max(1000).optional(),
-          offset: z.coerce.number().int().min(0).optional(),
-        }),
+        querystring: userListQuery,
         response: { 200: userPage, ...errors },
       },
     },

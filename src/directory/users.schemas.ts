@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queryBool } from "../http/types.ts";
 
 export const interpretedUserType = z.enum([
   "CloudOnlyUser",
@@ -69,4 +70,21 @@ export const updateUserBody = z.strictObject({
   usageLocation: z.string().max(2).nullable().optional(),
   sipAddress: z.string().max(330).optional(),
   alias: z.string().max(64).nullable().optional(),
+});
+
+export const userSortKeys = ["userPrincipalName", "displayName", "provider", "lifecycle"] as const;
+
+/** GET /users: the admin center's filters, sort and page. */
+export const userListQuery = z.strictObject({
+  provider: z.string().max(100).optional().describe("microsoft, third-party, none, or a provider name"),
+  licensed: queryBool.optional().describe("holds an Audio Conferencing licence"),
+  readyForAudioConferencing: queryBool.optional(),
+  source: z.enum(["on-premises", "cloud"]).optional(),
+  homing: z.enum(["online", "on-premises"]).optional().describe("where the user is homed"),
+  lifecycle: interpretedUserType.optional().describe("the user's lifecycle state (InterpretedUserType)"),
+  search: z.string().max(200).optional(),
+  sort: z.enum(userSortKeys).optional().describe("default userPrincipalName"),
+  order: z.enum(["asc", "desc"]).optional(),
+  limit: z.coerce.number().int().min(0).max(1000).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
 });

@@ -379,10 +379,16 @@ export interface ListUsersQuery {
   licensed?: boolean;
   readyForAudioConferencing?: boolean;
   source?: "on-premises" | "cloud";
+  homing?: "online" | "on-premises";
+  lifecycle?: InterpretedUserType;
   search?: string;
+  sort?: UserSortKey;
+  order?: "asc" | "desc";
   limit?: number;
   offset?: number;
 }
+
+export type UserSortKey = "userPrincipalName" | "displayName" | "provider" | "lifecycle";
 
 export interface UserPage {
   total: number;
@@ -402,6 +408,67 @@ function providerFilter(provider: string): SQL {
   return sql`${noDialIn} and exists (select 1 from user_acp_entries e where e.user_id = u.id and lower(e.name) = ${p})`;
 }
 
+/** The inputs of the lifecycle rule, as SQL over `u`, in the order of `LifecycleInputs`. */
+const LIFECYCLE_INPUTS_SQL = sql`((u.source = 'on-premises' and u.immutable_id is not null), (u.deleted_at is not null), (u.homing = 'on-premises'),
+  u.on_prem_sip_enabled, u.on_prem_enterprise_voice_enabled, (u.on_prem_line_uri is not null), u.enterprise_voice_enabled, u.hosted_voicemail)`;
+
+type LifecycleInputs = [boolean, boolean, boolean, boolean, boolean, boolean, boolean, boolean];
+
+/**
+ * Every combination of the rule's eight inputs, with the state lifecycle.ts gives it: the SQL filter
+ * and sort are built from this table, so the rule itself lives only in `interpretUserType`.
+ */
+const LIFECYCLE_TABLE: { inputs: LifecycleInputs; state: InterpretedUserType }[] = Array.from({ length: 256 }, (_, n) => {
+  const inputs = Array.from({ length: 8 }, (_, i) => ((n >> i) & 1) === 1) as LifecycleInputs;
+  const [synced, deleted, onPrem, sip, ev, hasLine, onlineEv, vm] = inputs;
+  const state = interpretUserType({
+    synced,
+    deleted,
+    homing: onPrem ? "on-premises" : "online",
+    onPremSipEnabled: sip,
+    onPremEnterpriseVoiceEnabled: ev,
+    onPremLineUri: hasLine ? "tel:" : null,
+    enterpriseVoiceEnabled: onlineEv,
+    hostedVoicemail: vm,
+  });
+  return { inputs, state };
+});
+
+/** SQL: user `u` is in the lifecycle state. */
+function lifecycleIs(state: InterpretedUserType): SQL {
+  const tuples = LIFECYCLE_TABLE.filter((t) => t.state === state).map((t) => `(${t.inputs.join(",")})`);
+  if (tuples.length === 0) return sql`false`;
+  return sql`${LIFECYCLE_INPUTS_SQL} in (${sql.raw(tuples.join(","))})`;
+}
+
+/** The lifecycle states in the seed's order, for sorting by state. */
+const LIFECYCLE_SORT: readonly InterpretedUserType[] = [
+  "HybridOnpremSfBUserNeedsProvisioning",
+  "HybridOnpremSfBUser",
+  "HybridOnlineSfBUserNeedsProvisioning",
+  "HybridOnlineSfBUser",
+  "CloudOnlyUser",
+  "SoftDeletedUser",
+];
+
+function sortKey(sort: UserSortKey | undefined): SQL {
+  switch (sort) {
+    case "displayName":
+      return sql`lower(u.display_name)`;
+    case "provider":
+      // Microsoft, then the third party's name, then no provider (empty) — as the Provider column reads.
+      return sql`(case when exists (select 1 from dial_in_users d4 where d4.user_id = u.id) then 'microsoft'
+        else coalesce((select lower(e.name) from user_acp_entries e where e.user_id = u.id order by e.is_default desc, e.created_at limit 1), '') end)`;
+    case "lifecycle":
+      return sql`(case ${sql.join(
+        LIFECYCLE_SORT.map((st, i) => sql`when ${lifecycleIs(st)} then ${sql.raw(String(i))}`),
+        sql` `,
+      )} else 9 end)`;
+    default:
+      return sql`lower(u.user_principal_name)`;
+  }
+}
+
 function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
   // Soft-deleted users (their on-premises object is gone) are kept for restore and audit, never listed.
   const parts: SQL[] = [sql`u.tenant_id = ${ctx.tenantId}`, sql`u.deleted_at is null`];
@@ -415,6 +482,8 @@ function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
     parts.push(sql`not (${hasAudioConferencingLicence} and not exists (select 1 from dial_in_users d3 where d3.user_id = u.id))`);
   }
   if (q.source) parts.push(sql`u.source = ${q.source}`);
+  if (q.homing) parts.push(sql`u.homing = ${q.homing}`);
+  if (q.lifecycle) parts.push(lifecycleIs(q.lifecycle));
   if (q.search?.trim()) {
     const like = `%${q.search.trim().toLowerCase().replaceAll("\\", "\\\\").replaceAll("%", "\\%").replaceAll("_", "\\_")}%`;
     parts.push(
@@ -433,13 +502,16 @@ export async function listUsers(ctx: Ctx, q: ListUsersQuery): Promise<UserPage> 
     await findProvider(ctx, q.provider);
   }
   const where = userWhere(ctx, q);
+  const dir = q.order === "desc" ? sql`desc` : sql`asc`;
   const [count] = await rows<{ n: string | number }>(ctx.db, sql`select count(*) as n from users u where ${where}`);
   const items =
     limit === 0
       ? []
       : await rows<UserRow>(
           ctx.db,
-          sql`${userSelect} where ${where} order by lower(u.user_principal_name) limit ${limit} offset ${offset}`,
+          sql`${userSelect} where ${where}
+              order by ${sortKey(q.sort)} ${dir}${q.sort && q.sort !== "userPrincipalName" ? sql`, lower(u.user_principal_name) ${dir}` : sql``}
+              limit ${limit} offset ${offset}`,
         );
   return { total: Number(count?.n ?? 0), limit, offset, items: items.map(toView) };
 }

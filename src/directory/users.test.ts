@@ -223,3 +223,68 @@ describe("listUsers", () => {
     expect(none).toMatchObject({ total: 6, items: [] });
   });
 });
+
+describe("listUsers: sort, homing and lifecycle state (the admin center's Users table)", () => {
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    t = await newTenant(rt);
+    await makeUser(t, "ms.one", { displayName: "Zoe Microsoft" });
+    await makeUser(t, "inter.ready", { provider: "InterCall", displayName: "Anna InterCall" });
+    await makeUser(t, "pgi.onprem", { provider: "PGi", displayName: "Mia PGi" });
+    await makeUser(t, "nobody", { licensed: false, displayName: "Bob Nobody" });
+    await makeUser(t, "online.done", { licensed: false, displayName: "Carl Online" });
+    // Two synchronised users: one homed on-premises and ready to move, one moved online and done.
+    await t.ctx.db.execute(sql`update users set source = 'on-premises', immutable_id = 'imm-1', homing = 'on-premises',
+      on_prem_sip_enabled = true, on_prem_enterprise_voice_enabled = true, on_prem_line_uri = 'tel:+14255550101'
+      where tenant_id = ${t.ctx.tenantId} and user_principal_name = ${t.upn("pgi.onprem")}`);
+    await t.ctx.db.execute(sql`update users set source = 'on-premises', immutable_id = 'imm-2', homing = 'online',
+      on_prem_sip_enabled = true, on_prem_enterprise_voice_enabled = true, on_prem_line_uri = 'tel:+14255550102',
+      enterprise_voice_enabled = true, hosted_voicemail = true
+      where tenant_id = ${t.ctx.tenantId} and user_principal_name = ${t.upn("online.done")}`);
+  });
+
+  const upns = (page: { items: { userPrincipalName: string }[] }) => page.items.map((u) => u.userPrincipalName.split("@")[0]);
+
+  it("sorts by display name either way", async () => {
+    expect(upns(await listUsers(t.ctx, { sort: "displayName" }))).toEqual(["inter.ready", "nobody", "online.done", "pgi.onprem", "ms.one"]);
+    expect(upns(await listUsers(t.ctx, { sort: "displayName", order: "desc" }))).toEqual([
+      "ms.one",
+      "pgi.onprem",
+      "online.done",
+      "nobody",
+      "inter.ready",
+    ]);
+  });
+
+  it("sorts by UPN by default, descending on request, and pages in that order", async () => {
+    expect(upns(await listUsers(t.ctx, {}))).toEqual(["inter.ready", "ms.one", "nobody", "online.done", "pgi.onprem"]);
+    expect(upns(await listUsers(t.ctx, { order: "desc", limit: 2, offset: 1 }))).toEqual(["online.done", "nobody"]);
+  });
+
+  it("sorts by provider as the column reads (none, then names), UPN breaking ties", async () => {
+    expect(upns(await listUsers(t.ctx, { sort: "provider" }))).toEqual(["nobody", "online.done", "inter.ready", "ms.one", "pgi.onprem"]);
+  });
+
+  it("filters by homing", async () => {
+    expect(upns(await listUsers(t.ctx, { homing: "on-premises" }))).toEqual(["pgi.onprem"]);
+    expect(upns(await listUsers(t.ctx, { homing: "online" }))).toEqual(["inter.ready", "ms.one", "nobody", "online.done"]);
+  });
+
+  it("filters and sorts by lifecycle state, agreeing with each user's interpretedUserType", async () => {
+    expect(upns(await listUsers(t.ctx, { lifecycle: "HybridOnpremSfBUser" }))).toEqual(["pgi.onprem"]);
+    expect(upns(await listUsers(t.ctx, { lifecycle: "HybridOnlineSfBUser" }))).toEqual(["online.done"]);
+    expect(upns(await listUsers(t.ctx, { lifecycle: "CloudOnlyUser" }))).toEqual(["inter.ready", "ms.one", "nobody"]);
+    expect((await listUsers(t.ctx, { lifecycle: "HybridOnlineSfBUserNeedsProvisioning" })).total).toBe(0);
+    const all = await listUsers(t.ctx, {});
+    for (const u of all.items) {
+      const page = await listUsers(t.ctx, { lifecycle: u.voice.interpretedUserType });
+      expect(upns(page)).toContain(u.userPrincipalName.split("@")[0]);
+    }
+    expect(upns(await listUsers(t.ctx, { sort: "lifecycle" }))).toEqual(["pgi.onprem", "online.done", "inter.ready", "ms.one", "nobody"]);
+  });
+
+  it("combines filters with the ready-to-move filter", async () => {
+    expect(upns(await listUsers(t.ctx, { readyForAudioConferencing: true, homing: "online" }))).toEqual(["inter.ready"]);
+  });
+});
