@@ -6,6 +6,7 @@ import { EventRow } from "../audit/EventRow.tsx";
 import { Load } from "../dashboard/load.tsx";
 import { navigate, useLocation, withQuery } from "../router.tsx";
 import { Empty, Field, PageHeader, useAsync } from "../ui.tsx";
+import "../dashboard/pages.css";
 
 const PAGE_SIZE = 50;
 
@@ -24,22 +25,24 @@ function FilterForm({ initial, onApply }: { initial: Record<string, string>; onA
     onApply(f);
   };
   return (
-    <form className="card toolbar" onSubmit={submit} aria-label="Filter the audit log">
-      <Field label="Actor" hint="e.g. account:alice">
-        {(p) => <input {...p} type="text" value={f.actor ?? ""} onChange={(e) => set("actor", e.target.value)} />}
-      </Field>
-      <Field label="Operation" hint="* matches anything, e.g. voice.*">
-        {(p) => <input {...p} type="text" value={f.operation ?? ""} onChange={(e) => set("operation", e.target.value)} />}
-      </Field>
-      <Field label="Target ID" hint="a user, route or job id">
-        {(p) => <input {...p} type="text" value={f.target ?? ""} onChange={(e) => set("target", e.target.value)} />}
-      </Field>
-      <Field label="From">
-        {(p) => <input {...p} type="datetime-local" value={f.from ?? ""} onChange={(e) => set("from", e.target.value)} />}
-      </Field>
-      <Field label="To">
-        {(p) => <input {...p} type="datetime-local" value={f.to ?? ""} onChange={(e) => set("to", e.target.value)} />}
-      </Field>
+    <form className="card" onSubmit={submit} aria-label="Filter the audit log">
+      <div className="form-grid">
+        <Field label="Actor" hint="e.g. account:alice">
+          {(p) => <input {...p} type="text" value={f.actor ?? ""} onChange={(e) => set("actor", e.target.value)} />}
+        </Field>
+        <Field label="Operation" hint="* matches anything, e.g. voice.*">
+          {(p) => <input {...p} type="text" value={f.operation ?? ""} onChange={(e) => set("operation", e.target.value)} />}
+        </Field>
+        <Field label="Target ID" hint="a user, route or job id">
+          {(p) => <input {...p} type="text" value={f.target ?? ""} onChange={(e) => set("target", e.target.value)} />}
+        </Field>
+        <Field label="From">
+          {(p) => <input {...p} type="datetime-local" value={f.from ?? ""} onChange={(e) => set("from", e.target.value)} />}
+        </Field>
+        <Field label="To">
+          {(p) => <input {...p} type="datetime-local" value={f.to ?? ""} onChange={(e) => set("to", e.target.value)} />}
+        </Field>
+      </div>
       <div className="toolbar">
         <button type="submit" className="btn btn-primary">
           Filter
