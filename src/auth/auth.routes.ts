@@ -80,7 +80,7 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
       },
     },
     async (req, reply) => {
-      const s = await signIn(db, req.body, req.ip);
+      const s = await signIn(db, req.body, `ip:${req.ip}`);
       reply.header("set-cookie", sessionCookie(req, s.sessionId, SESSION_ABSOLUTE_MS / 1000));
       return { principal: viewOf(s.principal), csrfToken: s.csrfToken, mustChangePassword: s.principal.mustChangePassword };
     },

@@ -369,10 +369,13 @@ export interface SignedIn {
   principal: Principal;
 }
 
-/** Checks a username and password, slowing down repeated failures, and opens a session. */
+/**
+ * Checks a username and password, slowing down repeated failures per username and per source
+ * (`ip:ADDRESS`), and opens a session.
+ */
 export async function signIn(db: Db, input: { username: string; password: string }, source: string): Promise<SignedIn> {
   const userKey = `user:${input.username.trim().toLowerCase()}`;
-  const ipKey = `ip:${source}`;
+  const ipKey = source;
   await checkThrottle(db, [userKey, ipKey]);
   const [row] = await rows<AccountRow>(db, sql`select * from accounts where lower(name) = ${input.username.trim().toLowerCase()}`);
   const ok = await verifyPassword(input.password, row?.password_hash ?? decoyPasswordHash);
