@@ -57,6 +57,8 @@ export const dashboardView = z.object({
   lifecycle: z.array(z.object({ state: interpretedUserType, users: z.number() })),
   recentJobs: z.array(jobView),
   lastSync: syncRunView.nullable(),
+  /** When sync (or the demo) last wrote a user, even with no recorded run. */
+  lastSyncedAt: z.string().nullable(),
 });
 
 export type DashboardView = z.infer<typeof dashboardView>;

@@ -92,5 +92,6 @@ export async function getDashboard(ctx: Ctx): Promise<DashboardView> {
     lifecycle: LIFECYCLE_ORDER.map((state) => ({ state, users: lifecycle.states.get(state) ?? 0 })),
     recentJobs: jobs,
     lastSync: syncRuns.runs[0] ?? null,
+    lastSyncedAt: syncRuns.lastSyncedAt,
   };
 }

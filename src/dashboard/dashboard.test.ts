@@ -109,7 +109,7 @@ describe("directory sync runs", () => {
     const t = await newTenant(rt, { bridge: false });
     await makeUser(t, "cloud", { licensed: false });
     expect(await listSyncRuns(t.ctx)).toEqual({ lastSyncedAt: null, runs: [] });
-    expect((await getDashboard(t.ctx)).lastSync).toBeNull();
+    expect(await getDashboard(t.ctx)).toMatchObject({ lastSync: null, lastSyncedAt: null });
 
     const ann = { n: 1, local: "ann", name: "Ann Lee" };
     const bob = { n: 2, local: "bob", name: "Bob Stone" };
@@ -155,6 +155,8 @@ describe("directory sync runs", () => {
 
     const d = await getDashboard(t.ctx);
     expect(d.lastSync).toEqual(latest);
+    expect(d.lastSyncedAt).toBe((await listSyncRuns(t.ctx)).lastSyncedAt);
+    expect(Date.parse(d.lastSyncedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(latest.at));
     expect(d.users).toMatchObject({ total: 3, synced: 2, cloudOnly: 1, softDeleted: 1 });
     expect(d.lifecycle.find((s) => s.state === "SoftDeletedUser")?.users).toBe(1);
 

@@ -133,6 +133,11 @@ function DashboardBody({ d }: { d: Dashboard }) {
           ) : (
             <p className="empty">No directory sync has changed anything yet.</p>
           )}
+          {d.lastSyncedAt ? (
+            <p>
+              Users last written by sync: <When iso={d.lastSyncedAt} />.
+            </p>
+          ) : null}
           <p>
             <Link to="/sync">Directory sync</Link>
           </p>
