@@ -5,7 +5,7 @@ import { apiGet, apiSend, useSession } from "../api.ts";
 import { Load, When } from "../dashboard/load.tsx";
 import type { SyncResult, SyncRun, SyncRunDetail, SyncRunList } from "../dashboard/types.ts";
 import { ChangesTable, FieldDiff } from "../sync/ChangesTable.tsx";
-import { Empty, ErrorBox, fmt, Loading, PageHeader, useAsync } from "../ui.tsx";
+import { Empty, ErrorBox, fmt, Loading, PageHeader, useAsync, when } from "../ui.tsx";
 import "../dashboard/pages.css";
 
 function Counts({ r }: { r: { created: number; updated: number; deleted: number } }) {
@@ -23,7 +23,7 @@ function RunChanges({ run }: { run: SyncRun }) {
       {(d) => (
         <>
           <ChangesTable
-            caption={`What the sync of ${new Date(d.run.at).toLocaleString()} changed${d.changesTotal > d.changes.length ? ` (first ${fmt.format(d.changes.length)} of ${fmt.format(d.changesTotal)})` : ""}`}
+            caption={`What the sync of ${when(d.run.at)} changed${d.changesTotal > d.changes.length ? ` (first ${fmt.format(d.changes.length)} of ${fmt.format(d.changesTotal)})` : ""}`}
             rows={d.changes.map((c) => ({
               key: String(c.eventId),
               user: c.userPrincipalName ?? c.userId ?? "(unknown user)",

@@ -306,7 +306,15 @@ export function RouteTester({ policies, dialPlans }: { policies: Policy[]; dialP
           {busy ? "Testing…" : "Test route"}
         </button>
       </form>
-      <div aria-live="polite">{result ? <Result r={result} /> : null}</div>
+      {/* A short answer for screen readers; the full result and its traces follow as tables. */}
+      <p className="sr-only" role="status">
+        {result
+          ? result.route
+            ? `Routed by ${result.route} through ${result.gateways.join(", ") || "no gateway"}.`
+            : "No route matches this number."
+          : ""}
+      </p>
+      {result ? <Result r={result} /> : null}
     </div>
   );
 }
