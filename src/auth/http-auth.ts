@@ -55,6 +55,15 @@ export function sourceOf(req: FastifyRequest): string {
   return req.principal?.kind === "local" ? "cli:in-process" : `ip:${req.ip}`;
 }
 
+/** Headers on every response: no framing, no sniffing, no referrer, the content security policy. */
+export const securityHeaders: Record<string, string> = {
+  "content-security-policy": contentSecurityPolicy,
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+};
+
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function describe(p: Principal): string {
@@ -80,11 +89,7 @@ export function installAccessControl(app: FastifyInstance, db: Db, localOperator
   });
 
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
-    reply.header("content-security-policy", contentSecurityPolicy);
-    reply.header("x-frame-options", "DENY");
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("cross-origin-opener-policy", "same-origin");
+    for (const [k, v] of Object.entries(securityHeaders)) reply.header(k, v);
     if (req.url.startsWith("/api/")) reply.header("cache-control", "no-store");
 
     const url = req.routeOptions.url;

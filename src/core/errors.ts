@@ -128,6 +128,10 @@ export function translateError(err: unknown): unknown {
   }
   if (pg.code === "23503") return new AppError("not_found", "A referenced item does not exist.");
   if (pg.code === "22P02" || pg.code === "22003") return new AppError("invalid_input", "A value has the wrong format.");
+  // NUL and other characters PostgreSQL text cannot hold (22021, 22P05).
+  if (pg.code === "22021" || pg.code === "22P05") {
+    return new AppError("invalid_input", "A value holds a character that cannot be stored (such as NUL): remove it.");
+  }
   if (pg.code === "42501") return new AppError("forbidden", "Audit events cannot be changed or deleted.");
   return err;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -11,7 +11,7 @@ import {
 import { auditRoutes } from "../audit/audit.routes.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import { type Acting, actorOf, unauthenticated } from "../auth/auth.service.ts";
-import { installAccessControl, type LocalOperator, sourceOf } from "../auth/http-auth.ts";
+import { installAccessControl, type LocalOperator, securityHeaders, sourceOf } from "../auth/http-auth.ts";
 import { conferencingRoutes } from "../conferencing/conferencing.routes.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
@@ -61,7 +61,41 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
           }
         : false,
     bodyLimit: 1024 * 1024,
+    // Long enough for every path parameter's own limit (512) to answer with a field-level message.
+    routerOptions: { maxParamLength: 1024 },
     genReqId: () => randomUUID(),
+    // Refusals the router makes before any hook runs: the same envelope and headers as the rest.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const tooLong = err.code === "FST_ERR_MAX_PARAM_LENGTH";
+      for (const [k, v] of Object.entries(securityHeaders)) reply.header(k, v);
+      void reply.status(tooLong ? 414 : 400).send({
+        error: {
+          code: "invalid_input",
+          message: tooLong
+            ? "A part of the path is too long: no identity or name is that long."
+            : "The path is not a valid URL: check its % escapes.",
+          details: [],
+        },
+      });
+    },
+  });
+  // JSON only: a body of any other type is refused (415) rather than parsed as text.
+  app.removeContentTypeParser("text/plain");
+  // A route that takes no body refuses one with content, so nothing sent is silently ignored.
+  app.addHook("onRoute", (route) => {
+    if (route.schema?.body || ["GET", "HEAD", "OPTIONS"].includes(String(route.method))) return;
+    const refuse = async (req: FastifyRequest) => {
+      const b = req.body;
+      if (b === undefined || b === null || (typeof b === "object" && !Array.isArray(b) && Object.keys(b).length === 0)) return;
+      throw new AppError("invalid_input", `${req.method} ${route.url} takes no request body: send none (or {}).`, [
+        { path: "body", message: "is not expected" },
+      ]);
+    };
+    route.preValidation = [
+      ...(Array.isArray(route.preValidation) ? route.preValidation : route.preValidation ? [route.preValidation] : []),
+      refuse,
+    ];
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -297,9 +297,7 @@ export const auditEvents = pgTable(
      * Where the request came from (`ip:127.0.0.1`, `cli:in-process`). Statements that do not name it
      * take it from the transaction setting `callplane.source`, which inTransaction sets.
      */
-    source: text("source")
-      .notNull()
-      .default(sql`coalesce(nullif(current_setting('callplane.source', true), ''), 'internal')`),
+    source: text("source").notNull().default(sql`coalesce(nullif(current_setting('callplane.source', true), ''), 'internal')`),
     operation: text("operation").notNull(),
     targetType: text("target_type").notNull(),
     targetId: text("target_id"),
