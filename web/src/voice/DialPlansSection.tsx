@@ -8,12 +8,22 @@ import type { DialPlan, Rule, RuleChange } from "./types.ts";
 
 const RULE_FIELDS = ["name", "description", "pattern", "translation", "priority", "isInternalExtension"];
 
-function RuleForm({ plan, onDone, onCancel }: { plan: DialPlan; onDone: (warnings: string[]) => void; onCancel: () => void }) {
-  const [name, setName] = useState("");
-  const [pattern, setPattern] = useState("");
-  const [translation, setTranslation] = useState("");
-  const [priority, setPriority] = useState("");
-  const [internal, setInternal] = useState(false);
+function RuleForm({
+  plan,
+  editing,
+  onDone,
+  onCancel,
+}: {
+  plan: DialPlan;
+  editing: Rule | null;
+  onDone: (warnings: string[]) => void;
+  onCancel: () => void;
+}) {
+  const [name, setName] = useState(editing?.name ?? "");
+  const [pattern, setPattern] = useState(editing?.pattern ?? "");
+  const [translation, setTranslation] = useState(editing?.translation ?? "");
+  const [priority, setPriority] = useState(editing ? String(editing.priority) : "");
+  const [internal, setInternal] = useState(editing?.isInternalExtension ?? false);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [busy, setBusy] = useState(false);
 
@@ -21,14 +31,17 @@ function RuleForm({ plan, onDone, onCancel }: { plan: DialPlan; onDone: (warning
     e.preventDefault();
     setBusy(true);
     setErrors(noErrors);
+    const fields = {
+      // On create, empty means "the default"; on edit the field is sent as it is (empty is refused by the server).
+      ...(pattern !== "" || editing ? { pattern } : {}),
+      ...(translation !== "" || editing ? { translation } : {}),
+      ...(priority.trim() !== "" ? { priority: Number(priority) } : {}),
+      isInternalExtension: internal,
+    };
     try {
-      const res = await apiSend<RuleChange>("POST", "/voice/normalization-rules", {
-        identity: `${plan.identity}/${name.trim()}`,
-        ...(pattern !== "" ? { pattern } : {}),
-        ...(translation !== "" ? { translation } : {}),
-        ...(priority.trim() !== "" ? { priority: Number(priority) } : {}),
-        isInternalExtension: internal,
-      });
+      const res = editing
+        ? await apiSend<RuleChange>("PATCH", `/voice/normalization-rules/${encodeURIComponent(editing.identity)}`, fields)
+        : await apiSend<RuleChange>("POST", "/voice/normalization-rules", { identity: `${plan.identity}/${name.trim()}`, ...fields });
       onDone(res.warnings);
     } catch (err) {
       // The rule's name travels inside its identity ("Plan/Name").
@@ -39,20 +52,32 @@ function RuleForm({ plan, onDone, onCancel }: { plan: DialPlan; onDone: (warning
   }
 
   return (
-    <form onSubmit={submit} className="card" aria-label={`New normalization rule in ${plan.identity}`} noValidate>
+    <form
+      onSubmit={submit}
+      className="card"
+      aria-label={editing ? `Change rule ${editing.name} of ${plan.identity}` : `New normalization rule in ${plan.identity}`}
+      noValidate
+    >
+      <h4>{editing ? `Change rule ${editing.name}` : "New rule"}</h4>
       <div className="grid-2">
-        <Field label="Rule name" error={errors.fields.name}>
-          {(p) => <input {...p} type="text" required value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
+        {editing ? null : (
+          <Field label="Rule name" error={errors.fields.name}>
+            {(p) => <input {...p} type="text" required value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+        )}
         <Field label="Priority" error={errors.fields.priority} hint="Lowest wins; empty: after the last rule">
           {(p) => <input {...p} type="number" min={0} value={priority} onChange={(e) => setPriority(e.target.value)} />}
         </Field>
-        <Field label="Pattern" error={errors.fields.pattern} hint="Empty: ^(\d{11})$">
+        <Field label="Pattern" error={errors.fields.pattern} hint={editing ? undefined : "Empty: ^(d{11})$"}>
           {(p) => (
             <input {...p} type="text" className="mono" spellCheck={false} value={pattern} onChange={(e) => setPattern(e.target.value)} />
           )}
         </Field>
-        <Field label="Translation" error={errors.fields.translation} hint="Empty: +$1 ($1… name the pattern's groups)">
+        <Field
+          label="Translation"
+          error={errors.fields.translation}
+          hint={editing ? "$1… name the pattern's groups" : "Empty: +$1 ($1… name the pattern's groups)"}
+        >
           {(p) => (
             <input
               {...p}
@@ -69,7 +94,7 @@ function RuleForm({ plan, onDone, onCancel }: { plan: DialPlan; onDone: (warning
       <FormError message={errors.general} />
       <div className="toolbar">
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          Add rule
+          {editing ? "Save rule" : "Add rule"}
         </button>
         <button type="button" className="btn" onClick={onCancel}>
           Cancel
@@ -126,7 +151,7 @@ function PlanForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => vo
 }
 
 function Plan({ plan, canWrite, onChanged }: { plan: DialPlan; canWrite: boolean; onChanged: () => void }) {
-  const [adding, setAdding] = useState(false);
+  const [form, setForm] = useState<{ editing: Rule | null } | null>(null);
   const [warnings, setWarnings] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const headingId = `plan-${plan.identity.replace(/[^A-Za-z0-9_-]/g, "-")}`;
@@ -154,8 +179,13 @@ function Plan({ plan, canWrite, onChanged }: { plan: DialPlan; canWrite: boolean
         </h3>
         {canWrite ? (
           <div className="toolbar">
-            {!adding ? (
-              <button type="button" className="btn" onClick={() => setAdding(true)} aria-label={`Add a rule to ${plan.identity}`}>
+            {!form ? (
+              <button
+                type="button"
+                className="btn"
+                onClick={() => setForm({ editing: null })}
+                aria-label={`Add a rule to ${plan.identity}`}
+              >
                 Add rule
               </button>
             ) : null}
@@ -179,13 +209,15 @@ function Plan({ plan, canWrite, onChanged }: { plan: DialPlan; canWrite: boolean
       {plan.description ? <p>{plan.description}</p> : null}
       <FormError message={error} />
       <Warnings warnings={warnings} />
-      {adding ? (
+      {form ? (
         <RuleForm
+          key={form.editing?.identity ?? "new"}
           plan={plan}
-          onCancel={() => setAdding(false)}
+          editing={form.editing}
+          onCancel={() => setForm(null)}
           onDone={(w) => {
             setWarnings(w);
-            setAdding(false);
+            setForm(null);
             onChanged();
           }}
         />
@@ -221,9 +253,14 @@ function Plan({ plan, canWrite, onChanged }: { plan: DialPlan; canWrite: boolean
                 <td>{r.isInternalExtension ? "yes" : "no"}</td>
                 {canWrite ? (
                   <td>
-                    <button type="button" className="btn btn-danger" onClick={() => removeRule(r)} aria-label={`Remove rule ${r.name}`}>
-                      Remove
-                    </button>
+                    <div className="row-actions">
+                      <button type="button" className="btn" onClick={() => setForm({ editing: r })} aria-label={`Edit rule ${r.name}`}>
+                        Edit
+                      </button>
+                      <button type="button" className="btn btn-danger" onClick={() => removeRule(r)} aria-label={`Remove rule ${r.name}`}>
+                        Remove
+                      </button>
+                    </div>
                   </td>
                 ) : null}
               </tr>

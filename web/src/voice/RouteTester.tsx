@@ -276,9 +276,7 @@ export function RouteTester({ policies, dialPlans }: { policies: Policy[]; dialP
           <Field label="Dial plan" error={errors.fields.dialPlan}>
             {(p) => (
               <select {...p} value={dialPlan} onChange={(e) => setDialPlan(e.target.value)}>
-                <option value="">
-                  {mode === "user" ? "The user's own (tenant dial plan, else Global)" : "None (route the number as dialled)"}
-                </option>
+                <option value="">{mode === "user" ? "The user's own" : "None (as dialled)"}</option>
                 {dialPlans.map((x) => (
                   <option key={x.identity} value={x.identity}>
                     {x.identity}

@@ -60,7 +60,9 @@ export function UsagesSection({ usages, onChanged }: { usages: string[]; onChang
         <ol className="usage-list">
           {usages.map((u, i) => (
             <li key={u}>
-              <span className="usage-name">{u}</span>
+              <span className="usage-name">
+                <span className="muted">{i + 1}.</span> {u}
+              </span>
               {canWrite ? (
                 <span className="toolbar-inline">
                   <button type="button" className="btn" disabled={i === 0} onClick={() => reorder(i, -1)} aria-label={`Move ${u} up`}>
