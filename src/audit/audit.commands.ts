@@ -9,7 +9,7 @@ export function registerAuditCommands(program: Command): void {
     .description("List audit events, newest first")
     .option("--operation <op>", "e.g. conferencing.* or licence.assign")
     .option("--target <id>", "the object id of a user, or another target")
-    .option("--actor <actor>")
+    .option("--actor <actor>", "the principal, e.g. account:alice, token:ci/0a1b2c3d4e5f, local:bob")
     .option("--job <id>")
     .option("--before <id>", "events older than this event id (paging)", int)
     .option("--limit <n>", "at most this many", int, 50)
@@ -28,6 +28,7 @@ export function registerAuditCommands(program: Command): void {
                 ["id", "Id"],
                 ["at", "At"],
                 ["actor", "Actor"],
+                ["source", "From"],
                 ["operation", "Operation"],
                 ["targetId", "Target"],
                 ["change", "Change"],
