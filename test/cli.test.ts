@@ -28,8 +28,8 @@ let outboxDir: string;
 let server: ChildProcess | undefined;
 
 /** Runs `callplane --data <dir> --outbox <dir> ...args` to the end. */
-function cli(args: string[], timeoutMs = 45_000): Promise<Ran> {
-  return runCli(dir, ["--data", dataDir, "--outbox", outboxDir, ...args], timeoutMs);
+function cli(args: string[], timeoutMs = 45_000, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return runCli(dir, ["--data", dataDir, "--outbox", outboxDir, ...args], timeoutMs, env);
 }
 
 function parsed<T>(ran: Ran): T {
@@ -299,17 +299,24 @@ describe("callplane, the binary", () => {
     const made = await cli(["tokens", "create", "cli-test", "--role", "global-admin", "--json"]);
     expect(made.code, show(made)).toBe(0);
     const token = parsed<{ token: string }>(made).token;
+    const account = await cli(["accounts", "create", "ops", "--role", "reader", "--json"]);
+    expect(account.code, show(account)).toBe(0);
+    const password = parsed<{ oneTimePassword: string }>(account).oneTimePassword;
     const port = await freePort();
     const url = await startServer(port);
     expect(url).toBe(`http://127.0.0.1:${port}`);
     const [a] = listed;
     const args = ["users", "show", a.userPrincipalName, "--json"];
-    const [locked, through, nothingToRestore, noToken] = await Promise.all([
+    const [locked, through, nothingToRestore, noToken, signedIn] = await Promise.all([
       cli(args),
       cli(["--server", url, "--token", token, ...args]),
       cli(["--server", url, "--token", token, "conferencing", "restore"]),
       cli(["--server", url, ...args]),
+      cli(["--server", url, "--username", "ops", "whoami", "--json"], 45_000, { CALLPLANE_PASSWORD: password }),
     ]);
+    // An account signs in with its password; a one-time password still shows who it is.
+    expect(signedIn.code, show(signedIn)).toBe(0);
+    expect(parsed<{ kind: string; name: string; role: string }>(signedIn)).toMatchObject({ kind: "account", name: "ops", role: "reader" });
     // Without a token the server refuses, saying how to get in; the local operator exists only in-process.
     expect(noToken.code, show(noToken)).toBe(2);
     expect(parsed<{ error: { code: string; message: string } }>(noToken).error.code).toBe("unauthenticated");

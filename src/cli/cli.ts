@@ -10,6 +10,7 @@ export interface GlobalOptions {
   tenant?: string;
   outbox?: string;
   token?: string;
+  username?: string;
 }
 
 export function globals(cmd: Command): GlobalOptions {
@@ -63,6 +64,7 @@ export async function run<T>(cmd: Command, action: (api: ApiClient, g: GlobalOpt
       tenant: g.tenant ?? process.env.CALLPLANE_TENANT,
       outboxDir: g.outbox ?? process.env.CALLPLANE_OUTBOX,
       token: g.token ?? process.env.CALLPLANE_TOKEN,
+      username: g.username ?? process.env.CALLPLANE_USERNAME,
       command: commandPath(cmd),
     });
     const client = api;

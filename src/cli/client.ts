@@ -54,6 +54,8 @@ export interface ClientOptions {
   outboxDir?: string;
   /** An API token for --server (or CALLPLANE_TOKEN). */
   token?: string;
+  /** Sign in to --server as this account instead (password from CALLPLANE_PASSWORD, or asked on the terminal). */
+  username?: string;
   command: string;
 }
 
@@ -90,12 +92,46 @@ export function localActor(): string {
   return `local:${name}`;
 }
 
+async function askPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    throw new ApiError(401, "unauthenticated", "No password: set CALLPLANE_PASSWORD, or run the command on a terminal to be asked.");
+  }
+  const readline = await import("node:readline");
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  process.stderr.write(prompt);
+  // Nothing typed is echoed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  const answer = await new Promise<string>((resolve) => rl.question("", resolve));
+  rl.close();
+  process.stderr.write("\n");
+  return answer;
+}
+
+/** Signs in to a server with an account's password: the session cookie and CSRF header for the command's requests. */
+async function signInRemote(base: string, username: string): Promise<Record<string, string>> {
+  const password = process.env.CALLPLANE_PASSWORD ?? (await askPassword(`Password for ${username}: `));
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/v1/auth/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+  } catch (err) {
+    throw new ApiError(503, "unavailable", `Cannot reach the Callplane server at ${base}: ${(err as Error).message}. Is it running?`);
+  }
+  const answer = parse<{ csrfToken: string }>({ status: res.status, contentType: "", text: await res.text() });
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  return { cookie, "x-csrf-token": answer.csrfToken };
+}
+
 export async function connect(opts: ClientOptions): Promise<ApiClient> {
   const headers: Record<string, string> = {};
   if (opts.tenant) headers["x-callplane-tenant"] = opts.tenant;
   if (opts.server) {
-    if (opts.token) headers.authorization = `Bearer ${opts.token.trim()}`;
     const base = opts.server.replace(/\/+$/, "");
+    if (opts.token) headers.authorization = `Bearer ${opts.token.trim()}`;
+    else if (opts.username) Object.assign(headers, await signInRemote(base, opts.username));
     const raw = async (method: string, path: string, o: CallOptions = {}): Promise<RawResponse> => {
       let res: Response;
       try {
@@ -114,7 +150,10 @@ export async function connect(opts: ClientOptions): Promise<ApiClient> {
       raw,
       call: async <T>(method: string, path: string, o?: CallOptions) => parse<T>(await raw(method, path, o)),
       interrupt: async () => [],
-      close: async () => {},
+      close: async () => {
+        // A session the command opened ends with it.
+        if (headers.cookie) await fetch(`${base}/api/v1/auth/sign-out`, { method: "POST", headers }).catch(() => undefined);
+      },
     };
   }
   let runtime: Runtime;

@@ -18,6 +18,7 @@ export function buildProgram(): Command {
     .option("--data <dir>", "embedded store folder (default ./.callplane, or CALLPLANE_DATA)")
     .option("--server <url>", "go through a running Callplane server (or CALLPLANE_SERVER)")
     .option("--token <token>", "API token for --server (or CALLPLANE_TOKEN); create one with `callplane tokens create`")
+    .option("--username <name>", "sign in to --server as this account (or CALLPLANE_USERNAME; password from CALLPLANE_PASSWORD or asked)")
     .option("--tenant <name>", "which tenant, when there are several (or CALLPLANE_TENANT)")
     .option("--outbox <dir>", "where emails are written (default: <data>/outbox)")
     .showHelpAfterError("(run with --help for usage)")

@@ -19,9 +19,13 @@ export function cliEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `callplane ...args` in `cwd` with no standard input, to the end (killed after `timeoutMs`). */
-export function runCli(cwd: string, args: string[], timeoutMs = 45_000): Promise<Ran> {
+export function runCli(cwd: string, args: string[], timeoutMs = 45_000, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [callplaneBin, ...args], { cwd, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [callplaneBin, ...args], {
+      cwd,
+      env: { ...cliEnv(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
