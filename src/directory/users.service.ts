@@ -408,10 +408,6 @@ function providerFilter(provider: string): SQL {
   return sql`${noDialIn} and exists (select 1 from user_acp_entries e where e.user_id = u.id and lower(e.name) = ${p})`;
 }
 
-/** The inputs of the lifecycle rule, as SQL over `u`, in the order of `LifecycleInputs`. */
-const LIFECYCLE_INPUTS_SQL = sql`((u.source = 'on-premises' and u.immutable_id is not null), (u.deleted_at is not null), (u.homing = 'on-premises'),
-  u.on_prem_sip_enabled, u.on_prem_enterprise_voice_enabled, (u.on_prem_line_uri is not null), u.enterprise_voice_enabled, u.hosted_voicemail)`;
-
 type LifecycleInputs = [boolean, boolean, boolean, boolean, boolean, boolean, boolean, boolean];
 
 /**
@@ -434,11 +430,17 @@ const LIFECYCLE_TABLE: { inputs: LifecycleInputs; state: InterpretedUserType }[]
   return { inputs, state };
 });
 
+/** SQL: the rule's eight inputs as one integer (bit i = input i), so a state is a set of codes. */
+const LIFECYCLE_CODE_SQL = sql`((u.source = 'on-premises' and u.immutable_id is not null)::int
+  | ((u.deleted_at is not null)::int << 1) | ((u.homing = 'on-premises')::int << 2) | (u.on_prem_sip_enabled::int << 3)
+  | (u.on_prem_enterprise_voice_enabled::int << 4) | ((u.on_prem_line_uri is not null)::int << 5)
+  | (u.enterprise_voice_enabled::int << 6) | (u.hosted_voicemail::int << 7))`;
+
 /** SQL: user `u` is in the lifecycle state. */
 function lifecycleIs(state: InterpretedUserType): SQL {
-  const tuples = LIFECYCLE_TABLE.filter((t) => t.state === state).map((t) => `(${t.inputs.join(",")})`);
-  if (tuples.length === 0) return sql`false`;
-  return sql`${LIFECYCLE_INPUTS_SQL} in (${sql.raw(tuples.join(","))})`;
+  const codes = LIFECYCLE_TABLE.flatMap((t, code) => (t.state === state ? [code] : []));
+  if (codes.length === 0) return sql`false`;
+  return sql`${LIFECYCLE_CODE_SQL} in (${sql.raw(codes.join(","))})`;
 }
 
 /** The lifecycle states in the seed's order, for sorting by state. */
@@ -451,22 +453,30 @@ const LIFECYCLE_SORT: readonly InterpretedUserType[] = [
   "SoftDeletedUser",
 ];
 
+/** SQL: the position of `u`'s lifecycle state in LIFECYCLE_SORT, by a lookup of its input code. */
+const LIFECYCLE_RANK_SQL = sql`(${sql.raw(`array[${LIFECYCLE_TABLE.map((t) => LIFECYCLE_SORT.indexOf(t.state)).join(",")}]::int[]`)})[${LIFECYCLE_CODE_SQL} + 1]`;
+
 function sortKey(sort: UserSortKey | undefined): SQL {
   switch (sort) {
     case "displayName":
       return sql`lower(u.display_name)`;
     case "provider":
-      // Microsoft, then the third party's name, then no provider (empty) — as the Provider column reads.
-      return sql`(case when exists (select 1 from dial_in_users d4 where d4.user_id = u.id) then 'microsoft'
-        else coalesce((select lower(e.name) from user_acp_entries e where e.user_id = u.id order by e.is_default desc, e.created_at limit 1), '') end)`;
+      // Microsoft, then the third party's name, then no provider (empty) — as the Provider column
+      // reads; the joins come from sortJoin.
+      return sql`(case when sd.user_id is not null then 'microsoft' else coalesce(sa.name, '') end)`;
     case "lifecycle":
-      return sql`(case ${sql.join(
-        LIFECYCLE_SORT.map((st, i) => sql`when ${lifecycleIs(st)} then ${sql.raw(String(i))}`),
-        sql` `,
-      )} else 9 end)`;
+      return LIFECYCLE_RANK_SQL;
     default:
       return sql`lower(u.user_principal_name)`;
   }
+}
+
+/** The joins a sort key needs: for the provider, set-based joins rather than a lookup per user. */
+function sortJoin(ctx: Ctx, sort: UserSortKey | undefined): SQL {
+  if (sort !== "provider") return sql``;
+  return sql`left join dial_in_users sd on sd.user_id = u.id
+    left join (select distinct on (e.user_id) e.user_id, lower(e.name) as name from user_acp_entries e
+               where e.tenant_id = ${ctx.tenantId} order by e.user_id, e.is_default desc, e.created_at) sa on sa.user_id = u.id`;
 }
 
 function userWhere(ctx: Ctx, q: ListUsersQuery): SQL {
@@ -504,15 +514,27 @@ export async function listUsers(ctx: Ctx, q: ListUsersQuery): Promise<UserPage> 
   const where = userWhere(ctx, q);
   const dir = q.order === "desc" ? sql`desc` : sql`asc`;
   const [count] = await rows<{ n: string | number }>(ctx.db, sql`select count(*) as n from users u where ${where}`);
-  const items =
+  // Two steps: the page's ids from the users table alone (an index walk for the default order),
+  // then the full rows of those ids only — the licence and provider joins never run for the rows
+  // skipped by the offset or beaten by the sort.
+  const ids =
     limit === 0
       ? []
-      : await rows<UserRow>(
+      : await rows<{ id: string }>(
           ctx.db,
-          sql`${userSelect} where ${where}
+          sql`select u.id from users u ${sortJoin(ctx, q.sort)} where ${where}
               order by ${sortKey(q.sort)} ${dir}${q.sort && q.sort !== "userPrincipalName" ? sql`, lower(u.user_principal_name) ${dir}` : sql``}
               limit ${limit} offset ${offset}`,
         );
+  const found =
+    ids.length === 0
+      ? []
+      : await rows<UserRow>(
+          ctx.db,
+          sql`${userSelect} where u.tenant_id = ${ctx.tenantId} and u.id = any(array(select (jsonb_array_elements_text(${JSON.stringify(ids.map((r) => r.id))}::jsonb))::uuid))`,
+        );
+  const byId = new Map(found.map((r) => [r.id, r]));
+  const items = ids.map((r) => byId.get(r.id)).filter((r): r is UserRow => r !== undefined);
   return { total: Number(count?.n ?? 0), limit, offset, items: items.map(toView) };
 }
 
