@@ -192,5 +192,10 @@ describeBrowser("voice, sync, audit and dashboard pages", () => {
     expect(await page.locator("section", { hasText: "Directory sync" }).textContent()).toMatch(/by account:admin.*1 updated/);
     expect(await page.getByText("No bulk jobs yet").count()).toBe(1);
     await screenshot(page, "dashboard-charts");
+
+    // A state in the legend leads to the users in that state.
+    await page.locator(".donut").getByRole("link", { name: "On-premises, ready to move" }).click();
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    expect(page.url()).toContain("lifecycle=HybridOnpremSfBUser");
   });
 });

@@ -1,10 +1,13 @@
 import { useId } from "react";
+import { Link } from "../router.tsx";
 import { ChartTable } from "./ChartTable.tsx";
 import { colourAt, formatNumber } from "./palette.ts";
 
 export interface Bar {
   label: string;
   value: number;
+  /** Where the bar's items are listed (linked from the table). */
+  href?: string;
 }
 
 const ROW = 28;
@@ -54,7 +57,7 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
       <ChartTable
         caption={title}
         columns={[{ header: "" }, { header: unit[0]?.toUpperCase() + unit.slice(1), numeric: true }]}
-        rows={bars.map((b) => [b.label, formatNumber(b.value)])}
+        rows={bars.map((b) => [b.href ? <Link to={b.href}>{b.label}</Link> : b.label, formatNumber(b.value)])}
       />
     </figure>
   );

@@ -1,10 +1,13 @@
 import { useId } from "react";
+import { Link } from "../router.tsx";
 import { ChartTable } from "./ChartTable.tsx";
 import { colourAt, formatNumber } from "./palette.ts";
 
 export interface Slice {
   label: string;
   value: number;
+  /** Where the slice's items are listed (linked from the legend and the table). */
+  href?: string;
 }
 
 const R = 70;
@@ -54,12 +57,12 @@ export function DonutChart({ title, slices, unit }: { title: string; slices: Sli
             {unit}
           </text>
         </svg>
-        <ul className="legend" aria-hidden="true" style={{ listStyle: "none", padding: 0, margin: 0 }}>
+        <ul className="legend" aria-label={`${title}: legend`} style={{ listStyle: "none", padding: 0, margin: 0 }}>
           {slices.map((s, i) => (
             <li key={s.label} style={{ display: "flex", alignItems: "center", gap: "0.5rem", margin: "0.2rem 0" }}>
-              <span style={{ width: 12, height: 12, background: colourAt(i), display: "inline-block", flex: "none" }} />
+              <span aria-hidden="true" style={{ width: 12, height: 12, background: colourAt(i), display: "inline-block", flex: "none" }} />
               <span>
-                {s.label} — {formatNumber(s.value)} ({pct(s.value)}%)
+                {s.href && s.value > 0 ? <Link to={s.href}>{s.label}</Link> : s.label} — {formatNumber(s.value)} ({pct(s.value)}%)
               </span>
             </li>
           ))}
@@ -68,7 +71,7 @@ export function DonutChart({ title, slices, unit }: { title: string; slices: Sli
       <ChartTable
         caption={title}
         columns={[{ header: "" }, { header: unit[0]?.toUpperCase() + unit.slice(1), numeric: true }, { header: "Share", numeric: true }]}
-        rows={slices.map((s) => [s.label, formatNumber(s.value), `${pct(s.value)}%`])}
+        rows={slices.map((s) => [s.href ? <Link to={s.href}>{s.label}</Link> : s.label, formatNumber(s.value), `${pct(s.value)}%`])}
       />
     </figure>
   );

@@ -1,12 +1,9 @@
-/** How the pages name the lifecycle states (InterpretedUserType), keeping the reference's name visible. */
-export const LIFECYCLE_LABELS: Record<string, string> = {
-  HybridOnpremSfBUserNeedsProvisioning: "On-premises, needs provisioning",
-  HybridOnpremSfBUser: "On-premises, ready to move",
-  HybridOnlineSfBUserNeedsProvisioning: "Moved online, needs online voice",
-  HybridOnlineSfBUser: "Online, done",
-  CloudOnlyUser: "Cloud only",
-  SoftDeletedUser: "Soft-deleted",
-};
+import { lifecycleLabel } from "../types.ts";
+
+/** The lifecycle states as the Users page names them (one name per concept); soft-deleted users are not listed there. */
+export function lifecycleName(state: string): string {
+  return state === "SoftDeletedUser" ? "Soft-deleted" : lifecycleLabel(state);
+}
 
 export const JOB_KINDS: Record<string, string> = {
   "move-to-microsoft": "Move to Microsoft",

@@ -3,10 +3,10 @@ import { BarChart } from "../charts/BarChart.tsx";
 import { DonutChart } from "../charts/DonutChart.tsx";
 import { formatNumber } from "../charts/palette.ts";
 import { StackedBars } from "../charts/StackedBars.tsx";
-import { jobKindLabel, LIFECYCLE_LABELS } from "../dashboard/labels.ts";
+import { jobKindLabel, lifecycleName } from "../dashboard/labels.ts";
 import { Load, When } from "../dashboard/load.tsx";
 import type { Dashboard, Job } from "../dashboard/types.ts";
-import { Link } from "../router.tsx";
+import { Link, withQuery } from "../router.tsx";
 import { Badge, PageHeader, useAsync } from "../ui.tsx";
 import "../dashboard/pages.css";
 
@@ -95,7 +95,11 @@ function DashboardBody({ d }: { d: Dashboard }) {
             <BarChart
               title="Users by audio conferencing provider"
               unit="users"
-              bars={d.byProvider.map((p) => ({ label: p.provider === "none" ? "No provider" : p.provider, value: p.users }))}
+              bars={d.byProvider.map((p) => ({
+                label: p.provider === "none" ? "No provider" : p.provider,
+                value: p.users,
+                href: withQuery("/users", { provider: p.provider === "Microsoft" ? "microsoft" : p.provider }),
+              }))}
             />
           )}
         </section>
@@ -107,7 +111,11 @@ function DashboardBody({ d }: { d: Dashboard }) {
             <DonutChart
               title="Users by hybrid voice state (InterpretedUserType)"
               unit="users"
-              slices={d.lifecycle.map((s) => ({ label: LIFECYCLE_LABELS[s.state] ?? s.state, value: s.users }))}
+              slices={d.lifecycle.map((s) => ({
+                label: lifecycleName(s.state),
+                value: s.users,
+                href: s.state === "SoftDeletedUser" ? undefined : withQuery("/users", { lifecycle: s.state }),
+              }))}
             />
           )}
         </section>
