@@ -57,7 +57,16 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
       <ChartTable
         caption={title}
         columns={[{ header: "" }, { header: unit[0]?.toUpperCase() + unit.slice(1), numeric: true }]}
-        rows={bars.map((b) => [b.href ? <Link to={b.href}>{b.label}</Link> : b.label, formatNumber(b.value)])}
+        rows={bars.map((b) => [
+          b.href ? (
+            <Link key={b.label} to={b.href}>
+              {b.label}
+            </Link>
+          ) : (
+            b.label
+          ),
+          formatNumber(b.value),
+        ])}
       />
     </figure>
   );

@@ -71,7 +71,17 @@ export function DonutChart({ title, slices, unit }: { title: string; slices: Sli
       <ChartTable
         caption={title}
         columns={[{ header: "" }, { header: unit[0]?.toUpperCase() + unit.slice(1), numeric: true }, { header: "Share", numeric: true }]}
-        rows={slices.map((s) => [s.href ? <Link to={s.href}>{s.label}</Link> : s.label, formatNumber(s.value), `${pct(s.value)}%`])}
+        rows={slices.map((s) => [
+          s.href ? (
+            <Link key={s.label} to={s.href}>
+              {s.label}
+            </Link>
+          ) : (
+            s.label
+          ),
+          formatNumber(s.value),
+          `${pct(s.value)}%`,
+        ])}
       />
     </figure>
   );
