@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, Warnings } from "./forms.tsx";
+import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen, Warnings } from "./forms.tsx";
 import type { DialPlan, Rule, RuleChange } from "./types.ts";
 
 const RULE_FIELDS = ["name", "description", "pattern", "translation", "priority", "isInternalExtension"];
@@ -19,6 +19,7 @@ function RuleForm({
   onDone: (warnings: string[]) => void;
   onCancel: () => void;
 }) {
+  const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [name, setName] = useState(editing?.name ?? "");
   const [pattern, setPattern] = useState(editing?.pattern ?? "");
   const [translation, setTranslation] = useState(editing?.translation ?? "");
@@ -58,7 +59,9 @@ function RuleForm({
       aria-label={editing ? `Change rule ${editing.name} of ${plan.identity}` : `New normalization rule in ${plan.identity}`}
       noValidate
     >
-      <h4>{editing ? `Change rule ${editing.name}` : "New rule"}</h4>
+      <h4 ref={heading} tabIndex={-1}>
+        {editing ? `Change rule ${editing.name}` : "New rule"}
+      </h4>
       <div className="grid-2">
         {editing ? null : (
           <Field label="Rule name" error={errors.fields.name}>
@@ -105,6 +108,7 @@ function RuleForm({
 }
 
 function PlanForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
+  const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [identity, setIdentity] = useState("");
   const [description, setDescription] = useState("");
   const [errors, setErrors] = useState<FormErrors>(noErrors);
@@ -127,7 +131,9 @@ function PlanForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => vo
   }
   return (
     <form onSubmit={submit} className="card" aria-labelledby="plan-form-title" noValidate>
-      <h3 id="plan-form-title">New dial plan</h3>
+      <h3 id="plan-form-title" ref={heading} tabIndex={-1}>
+        New dial plan
+      </h3>
       <div className="grid-2">
         <Field label="Name" error={errors.fields.identity} hint="Site:Name for a site plan, a plain name for a tenant (user) plan">
           {(p) => <input {...p} type="text" required value={identity} onChange={(e) => setIdentity(e.target.value)} />}

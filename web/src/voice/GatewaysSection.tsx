@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors } from "./forms.tsx";
+import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen } from "./forms.tsx";
 import type { Gateway } from "./types.ts";
 
 const FIELDS = ["fqdn", "sipSignalingPort", "enabled", "failoverTimeSeconds", "failoverResponseCodes", "maxConcurrentSessions"];
@@ -20,6 +20,7 @@ interface Draft {
 const num = (s: string) => (s.trim() === "" ? undefined : Number(s));
 
 function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; onDone: () => void; onCancel: () => void }) {
+  const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [d, setD] = useState<Draft>(
     editing
       ? {
@@ -67,7 +68,9 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
 
   return (
     <form onSubmit={submit} className="card" aria-labelledby="gateway-form-title" noValidate>
-      <h3 id="gateway-form-title">{editing ? `Change gateway ${editing.fqdn}` : "New PSTN gateway"}</h3>
+      <h3 id="gateway-form-title" ref={heading} tabIndex={-1}>
+        {editing ? `Change gateway ${editing.fqdn}` : "New PSTN gateway"}
+      </h3>
       <div className="grid-2">
         {editing ? null : (
           <Field label="FQDN" error={errors.fields.fqdn} hint="The SBC's fully qualified domain name, at most 63 characters">

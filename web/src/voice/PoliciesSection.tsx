@@ -2,7 +2,7 @@
 // it); removing a policy users have is refused by the server with the count.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Field, FormError, type FormErrors, formErrors, noErrors } from "./forms.tsx";
+import { Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Policy } from "./types.ts";
 
@@ -19,6 +19,7 @@ function PolicyForm({
   onDone: () => void;
   onCancel: () => void;
 }) {
+  const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [identity, setIdentity] = useState(editing?.identity ?? "");
   const [description, setDescription] = useState(editing?.description ?? "");
   const [chosen, setChosen] = useState<string[]>(editing?.pstnUsages ?? []);
@@ -43,7 +44,9 @@ function PolicyForm({
 
   return (
     <form onSubmit={submit} className="card" aria-labelledby="policy-form-title" noValidate>
-      <h3 id="policy-form-title">{editing ? `Change policy ${editing.identity}` : "New voice routing policy"}</h3>
+      <h3 id="policy-form-title" ref={heading} tabIndex={-1}>
+        {editing ? `Change policy ${editing.identity}` : "New voice routing policy"}
+      </h3>
       <div className="grid-2">
         {editing ? null : (
           <Field label="Name" error={errors.fields.identity} hint="Per-user policies only (Tag:Name is accepted)">

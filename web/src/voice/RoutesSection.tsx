@@ -3,7 +3,7 @@
 // and the fix) is shown under the pattern field.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, Warnings } from "./forms.tsx";
+import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen, Warnings } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Gateway, Route, RouteChange } from "./types.ts";
 
@@ -58,6 +58,7 @@ function RouteForm({
   onDone: (warnings: string[]) => void;
   onCancel: () => void;
 }) {
+  const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [d, setD] = useState<Draft>(editing ? draftOf(editing) : empty);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [busy, setBusy] = useState(false);
@@ -92,7 +93,9 @@ function RouteForm({
 
   return (
     <form onSubmit={submit} className="card" aria-labelledby="route-form-title" noValidate>
-      <h3 id="route-form-title">{editing ? `Change route ${editing.name}` : "New voice route"}</h3>
+      <h3 id="route-form-title" ref={heading} tabIndex={-1}>
+        {editing ? `Change route ${editing.name}` : "New voice route"}
+      </h3>
       <div className="grid-2">
         {editing ? null : (
           <Field label="Name" error={errors.fields.name}>

@@ -1,7 +1,7 @@
 // Form pieces shared by the voice and sync pages: labelled fields whose API error sits next to them,
 // and the mapping of an API error onto the form's fields. The rules stay on the server: a form
 // only shows what the API said, next to the field it named.
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { ApiError } from "../api.ts";
 import { errorText } from "../ui.tsx";
 
@@ -61,6 +61,18 @@ export function Warnings({ warnings }: { warnings: string[] }) {
       </ul>
     </div>
   );
+}
+
+/**
+ * A ref for a form's heading that takes the focus when the form opens, so keyboard and screen-reader
+ * users land in the form they just opened (the heading has tabIndex -1).
+ */
+export function useFocusOnOpen<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, []);
+  return ref;
 }
 
 /** A checkbox with its label beside it, and the API's message for it. */
