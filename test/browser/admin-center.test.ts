@@ -68,7 +68,7 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     expect(await provider.inputValue()).toBe(user.provider.name);
     await provider.selectOption("Microsoft");
     await page.getByText(/archived and can be restored/).waitFor();
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     const conferenceId = page.getByTestId("conference-id");
     await conferenceId.waitFor();
     expect(await conferenceId.innerText()).toMatch(/^\d{5,}$/);
@@ -84,7 +84,7 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
   it("the Default toll number drop-down changes the user's toll number", async () => {
     const toll = page.getByLabel("Default toll number");
     // Saved and settled: nothing to save until a drop-down changes.
-    await expect.poll(() => page.getByRole("button", { name: "Save" }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole("button", { name: "Save", exact: true }).isDisabled()).toBe(true);
     const current = await toll.inputValue();
     const options = (await Promise.all((await toll.locator("option").all()).map((o) => o.getAttribute("value")))).filter((v): v is string =>
       Boolean(v),
@@ -92,7 +92,7 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     const other = options.find((o) => o !== current);
     if (!other) throw new Error(`the bridge has one toll number only: ${options.join(", ")}`);
     await toll.selectOption(other);
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await expect.poll(() => page.getByTestId("toll-number").innerText()).toBe(other);
     await page.reload();
     await expect.poll(() => page.getByTestId("toll-number").innerText()).toBe(other);

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { apiSend, useSession } from "./api.ts";
 import { navigate } from "./router.tsx";
-import type { BulkReport, MoveBody, MoveStart } from "./types.ts";
+import type { BulkReport, MoveBody, MoveStart, UserMoveBody, UserMoveStart } from "./types.ts";
 import { ErrorBox, fmt, Loading } from "./ui.tsx";
 
 export type MoveSource = Omit<MoveBody, "dryRun" | "wait">;
@@ -127,6 +127,56 @@ export function BulkMove({ source, what, onDone }: { source: MoveSource; what: s
                 : `${preview.report.results.length} results`
             }
           />
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Move-CsUser for many users (the selected ones) to online: a dry run first, then the job. */
+export function BulkUserMove({ identities, onDone }: { identities: string[]; onDone?: () => void }) {
+  const [preview, setPreview] = useState<UserMoveStart | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (dryRun: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const body: UserMoveBody = { identities, target: "online", dryRun, wait: dryRun };
+      const started = await apiSend<UserMoveStart>("POST", "/users/move", body);
+      if (dryRun) setPreview(started);
+      else {
+        onDone?.();
+        navigate(`/jobs/${started.job.id}`);
+      }
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-label="Move online">
+      <h2>Move online</h2>
+      <p>
+        Move the {identities.length} selected users from their on-premises pool to online (Move-CsUser -Target online). The preconditions
+        are checked for each user before anything changes.
+      </p>
+      <div className="toolbar">
+        <button type="button" className="btn" disabled={busy} onClick={() => void run(true)}>
+          Preview (dry run)
+        </button>
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run(false)}>
+          Move online
+        </button>
+      </div>
+      {busy && <Loading>Working…</Loading>}
+      <ErrorBox error={error} />
+      {preview?.report && (
+        <div aria-live="polite">
+          <h3>Dry run: nothing was changed</h3>
+          <ReportSummary report={preview.report} />
+          <ResultsTable results={preview.report.results.slice(0, 100)} caption={`${preview.report.results.length} results`} />
         </div>
       )}
     </section>

@@ -14,9 +14,17 @@ import type {
   summaryView,
 } from "../../src/conferencing/conferencing.schemas.ts";
 import type { interpretedUserType, userListQuery, userPage, userView } from "../../src/directory/users.schemas.ts";
-import type { bulkMoveBody, bulkMoveStart, checklistView, onlineVoiceChange } from "../../src/hybrid/hybrid.schemas.ts";
+import type {
+  bulkMoveBody,
+  bulkMoveStart,
+  checklistView,
+  moveReportRow,
+  onlineVoiceChange,
+  onPremChange,
+} from "../../src/hybrid/hybrid.schemas.ts";
 import type { bulkReport, jobResult, jobView } from "../../src/jobs/jobs.schemas.ts";
 import type { skuView } from "../../src/licensing/licensing.routes.ts";
+import type { policyView } from "../../src/voice/voice.schemas.ts";
 
 export type User = z.infer<typeof userView>;
 export type UserPage = z.infer<typeof userPage>;
@@ -24,6 +32,9 @@ export type UserListQuery = z.input<typeof userListQuery>;
 export type LifecycleState = z.infer<typeof interpretedUserType>;
 export type Checklist = z.infer<typeof checklistView>;
 export type OnlineVoiceChange = z.infer<typeof onlineVoiceChange>;
+export type OnPremChange = z.infer<typeof onPremChange>;
+export type MoveReportRow = z.infer<typeof moveReportRow>;
+export type VoiceRoutingPolicy = z.infer<typeof policyView>;
 export type Sku = z.infer<typeof skuView>;
 export type Provider = z.infer<typeof providerView>;
 export type DialIn = z.infer<typeof dialInView>;

@@ -5,9 +5,21 @@ import type { z } from "zod";
 import type { acpEntryView } from "../../../src/conferencing/conferencing.schemas.ts";
 import { ApiError, apiGet, apiSend, seg, useSession } from "../api.ts";
 import { Link } from "../router.tsx";
-import type { Bridge, Checklist, DialIn, DialInChange, OnlineVoiceChange, RestoreResult, Sku, User } from "../types.ts";
+import type {
+  Bridge,
+  Checklist,
+  DialIn,
+  DialInChange,
+  MoveReportRow,
+  OnlineVoiceChange,
+  OnPremChange,
+  RestoreResult,
+  Sku,
+  User,
+  VoiceRoutingPolicy,
+} from "../types.ts";
 import { lifecycleLabel } from "../types.ts";
-import { Badge, Empty, ErrorBox, Field, Loading, PageHeader, useAsync, when } from "../ui.tsx";
+import { Badge, Empty, ErrorBox, Field, fieldError, Loading, PageHeader, useAsync, when } from "../ui.tsx";
 
 type AcpEntry = z.infer<typeof acpEntryView>;
 
@@ -489,6 +501,146 @@ function Voice({ user, version, onChange }: { user: User; version: number; onCha
         </p>
       ))}
       <ErrorBox error={error} />
+      {v.homing === "on-premises" && canWrite && user.voice.userDirSyncEnabled && <OnPremVoice user={user} onChange={onChange} />}
+      {v.homing === "online" && canWrite && <GrantPolicy user={user} onChange={onChange} />}
+      {v.homing === "on-premises" && session.can("users.move") && <MoveOnline user={user} onChange={onChange} />}
+    </section>
+  );
+}
+
+/** Set-CsUser on-premises: Enterprise Voice and the line URI, carried online by the next sync. */
+function OnPremVoice({ user, onChange }: { user: User; onChange: () => void }) {
+  const upn = user.userPrincipalName;
+  const [ev, setEv] = useState(user.voice.onPremEnterpriseVoiceEnabled);
+  const [lineUri, setLineUri] = useState(user.voice.onPremLineUri ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<OnPremChange | null>(null);
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setDone(null);
+    try {
+      const r = await apiSend<OnPremChange>("PATCH", `/onprem/users/${seg(upn)}`, {
+        enterpriseVoiceEnabled: ev,
+        lineUri: lineUri.trim() ? lineUri.trim() : null,
+      });
+      setDone(r);
+      onChange();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const lineError =
+    fieldError(error, "lineUri") ?? (error instanceof ApiError && /line ?URI/i.test(error.message) ? error.message : undefined);
+
+  return (
+    <form className="card" onSubmit={save} aria-label="On-premises voice settings">
+      <h3>On-premises voice (Set-CsUser)</h3>
+      <label className="check">
+        <input type="checkbox" checked={ev} onChange={(e) => setEv(e.target.checked)} /> Enterprise Voice
+      </label>
+      <Field label="Line URI" hint="tel:+E164, optionally ;ext=N" error={lineError}>
+        {(p) => <input {...p} name="lineUri" value={lineUri} placeholder="tel:+14255550123" onChange={(e) => setLineUri(e.target.value)} />}
+      </Field>
+      <ErrorBox error={lineError ? null : error} />
+      {done && (
+        <p className="success" role="status">
+          {done.changed ? "Saved on-premises." : "Nothing to change."} {done.next}
+          {done.warnings.map((w) => ` ${w}`)}
+        </p>
+      )}
+      <button type="submit" className="btn">
+        Save on-premises settings
+      </button>
+    </form>
+  );
+}
+
+/** Grant-CsOnlineVoiceRoutingPolicy. */
+function GrantPolicy({ user, onChange }: { user: User; onChange: () => void }) {
+  const policies = useAsync(() => apiGet<VoiceRoutingPolicy[]>("/voice/routing-policies"), "policies");
+  const [policy, setPolicy] = useState(user.voice.onlineVoiceRoutingPolicy ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const grant = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await apiSend("PUT", `/users/${seg(user.userPrincipalName)}/online-voice-routing-policy`, { policyName: policy || null });
+      onChange();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="toolbar" onSubmit={grant} aria-label="Online voice routing policy">
+      <Field label="Online voice routing policy">
+        {(p) => (
+          <select {...p} value={policy} onChange={(e) => setPolicy(e.target.value)}>
+            <option value="">Global</option>
+            {(policies.data ?? [])
+              .filter((x) => x.scope === "user")
+              .map((x) => (
+                <option key={x.identity} value={x.identity}>
+                  {x.identity}
+                </option>
+              ))}
+          </select>
+        )}
+      </Field>
+      <button type="submit" className="btn" disabled={policy === (user.voice.onlineVoiceRoutingPolicy ?? "")}>
+        Grant
+      </button>
+      <ErrorBox error={error} />
+    </form>
+  );
+}
+
+/** Move-CsUser -Target online, with a dry run first. */
+function MoveOnline({ user, onChange }: { user: User; onChange: () => void }) {
+  const [report, setReport] = useState<MoveReportRow | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const move = async (dryRun: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await apiSend<MoveReportRow>("POST", `/users/${seg(user.userPrincipalName)}/move`, { target: "online", dryRun });
+      setReport(r);
+      if (!dryRun) onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="move-online-h">
+      <h3 id="move-online-h">Move online (Move-CsUser)</h3>
+      <div className="toolbar">
+        <button type="button" className="btn" disabled={busy} onClick={() => void move(true)}>
+          Check the move (dry run)
+        </button>
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void move(false)}>
+          Move online
+        </button>
+      </div>
+      <ErrorBox error={error} />
+      {report && (
+        <div role="status">
+          <p>
+            {report.dryRun ? "Dry run: " : ""}
+            {report.result}
+          </p>
+          {report.notes.length > 0 && (
+            <ul>
+              {report.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
     </section>
   );
 }

@@ -2,7 +2,7 @@
 // filters, sort and page live in the query string; only the page of users shown is ever fetched.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { apiGet, seg, useSession } from "../api.ts";
-import { BulkMove } from "../BulkMove.tsx";
+import { BulkMove, BulkUserMove } from "../BulkMove.tsx";
 import { Link, navigate, useLocation, withQuery } from "../router.tsx";
 import { type LifecycleState, lifecycleLabel, lifecycleStates, type Provider, type User, type UserPage } from "../types.ts";
 import { Badge, Empty, ErrorBox, fmt, PageHeader, useAsync } from "../ui.tsx";
@@ -94,7 +94,7 @@ export default function UsersPage() {
   }, [f.search]);
 
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [bulk, setBulk] = useState<null | "selection" | "ready">(null);
+  const [bulk, setBulk] = useState<null | "selection" | "ready" | "online">(null);
   // A new filter is a new set of users: the selection does not carry over.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the key names the set of users shown
   useEffect(() => setSelected(new Set()), [key]);
@@ -193,20 +193,32 @@ export default function UsersPage() {
         </div>
       </form>
 
-      {session.can("conferencing.bulk") && (
+      {(session.can("conferencing.bulk") || session.can("users.move")) && (
         <section className="toolbar" aria-label="Bulk actions">
           <span className="muted" aria-live="polite">
             {selected.size > 0 ? `${selected.size} selected` : "Select users for bulk actions"}
           </span>
-          <button
-            type="button"
-            className="btn"
-            disabled={selected.size === 0}
-            onClick={() => setBulk(bulk === "selection" ? null : "selection")}
-          >
-            Move selected to Microsoft…
-          </button>
-          {f.view === "ready" && total > 0 && (
+          {session.can("conferencing.bulk") && (
+            <button
+              type="button"
+              className="btn"
+              disabled={selected.size === 0}
+              onClick={() => setBulk(bulk === "selection" ? null : "selection")}
+            >
+              Move selected to Microsoft…
+            </button>
+          )}
+          {session.can("users.move") && (
+            <button
+              type="button"
+              className="btn"
+              disabled={selected.size === 0}
+              onClick={() => setBulk(bulk === "online" ? null : "online")}
+            >
+              Move selected online…
+            </button>
+          )}
+          {f.view === "ready" && total > 0 && session.can("conferencing.bulk") && (
             <button type="button" className="btn" onClick={() => setBulk(bulk === "ready" ? null : "ready")}>
               Move all {fmt.format(total)} ready users…
             </button>
@@ -225,6 +237,7 @@ export default function UsersPage() {
           onDone={() => setSelected(new Set())}
         />
       )}
+      {bulk === "online" && selected.size > 0 && <BulkUserMove identities={[...selected]} onDone={() => setSelected(new Set())} />}
       {bulk === "ready" && (
         <BulkMove source={{ ready: true }} what="every user with an Audio Conferencing licence whose provider is not Microsoft" />
       )}
