@@ -93,9 +93,9 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     if (!other) throw new Error(`the bridge has one toll number only: ${options.join(", ")}`);
     await toll.selectOption(other);
     await page.getByRole("button", { name: "Save", exact: true }).click();
-    await expect.poll(() => page.getByTestId("toll-number").innerText()).toBe(other);
+    await expect.poll(() => page.getByTestId("toll-number").innerText(), { timeout: 10_000 }).toBe(other);
     await page.reload();
-    await expect.poll(() => page.getByTestId("toll-number").innerText()).toBe(other);
+    await expect.poll(() => page.getByTestId("toll-number").innerText(), { timeout: 10_000 }).toBe(other);
     expect(await page.getByLabel("Default toll number").inputValue()).toBe(other);
     await screenshot(page, "user-default-toll-number-changed");
   });
@@ -145,6 +145,36 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     const body = await res.text();
     for (const u of upns) expect(body).toContain(u);
     expect(body).toContain("nobody.here@contoso.com");
+  });
+
+  it("the Users table sorts on the server by a column header, announced with aria-sort", async () => {
+    await page.getByRole("link", { name: "Users", exact: true }).click();
+    await page.getByLabel("Filter", { exact: true }).selectOption("all");
+    const header = table().locator("th", { hasText: "Display name" });
+    await header.getByRole("button").click();
+    await expect.poll(() => header.getAttribute("aria-sort")).toBe("ascending");
+    await expect.poll(() => table().getAttribute("data-state")).toBe("ready");
+    await header.getByRole("button").click();
+    await expect.poll(() => header.getAttribute("aria-sort")).toBe("descending");
+    await expect.poll(() => page.url()).toContain("sort=displayName&order=desc");
+    await expect.poll(() => table().getAttribute("data-state")).toBe("ready");
+    const first = await table().locator("tbody tr").first().locator("td").nth(1).innerText();
+    const api = await (await page.request.get(`${ac.url}/api/v1/users?sort=displayName&order=desc&limit=1`)).json();
+    expect(first).toBe(api.items[0].displayName);
+    await screenshot(page, "users-sorted-by-display-name");
+  });
+
+  it("a setting the API refuses shows the API's message next to its field", async () => {
+    await page.getByRole("link", { name: "Audio conferencing" }).click();
+    const pin = page.getByLabel(/PIN length/);
+    await pin.fill("3");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect.poll(() => pin.getAttribute("aria-invalid")).toBe("true");
+    const describedBy = (await pin.getAttribute("aria-describedby")) ?? "";
+    expect(await page.locator(`[id="${describedBy.split(" ")[0]}"]`).innerText()).toMatch(/PIN length 3 is out of range/);
+    await screenshot(page, "conferencing-settings-field-error");
+    await page.reload();
+    expect(await page.getByLabel(/PIN length/).inputValue()).not.toBe("3");
   });
 
   it("the banner: 'Click here to move them' moves every ready user, and the banner is gone", async () => {

@@ -75,9 +75,14 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
 
-/** The message for a field from an API error's details (path `body.field`), if any. */
-export function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError ? error.fieldMessage(field) : undefined;
+/**
+ * The message for a field: from the API error's details (path `body.field`), or else, when the
+ * message is about that field (`mentions`, e.g. /^PIN length/), the message itself — so it is shown
+ * next to the field it is about rather than at the top of the form.
+ */
+export function fieldError(error: unknown, field: string, mentions?: RegExp): string | undefined {
+  if (!(error instanceof ApiError)) return undefined;
+  return error.fieldMessage(field) ?? (mentions?.test(error.message) ? error.message : undefined);
 }
 
 /** A labelled control with its error message announced with it (aria-describedby). */

@@ -220,6 +220,7 @@ function SettingsCard() {
       setError(err);
     }
   };
+  const pinError = fieldError(error, "pinLength", /^PIN length/i);
   const bool = (k: keyof Settings, label: string) =>
     draft && (
       <label className="check">
@@ -240,7 +241,7 @@ function SettingsCard() {
       <ErrorBox error={settings.error} retry={settings.reload} />
       {draft && (
         <form onSubmit={save}>
-          <Field label="PIN length (4–12 digits, for new PINs)" error={fieldError(error, "pinLength")}>
+          <Field label="PIN length (4–12 digits, for new PINs)" error={pinError}>
             {(p) => (
               <input
                 {...p}
@@ -281,7 +282,7 @@ function SettingsCard() {
               </Field>
             </>
           )}
-          <ErrorBox error={error} />
+          <ErrorBox error={pinError ? null : error} />
           {saved && (
             <p className="success" role="status">
               Settings saved.

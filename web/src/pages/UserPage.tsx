@@ -531,8 +531,7 @@ function OnPremVoice({ user, onChange }: { user: User; onChange: () => void }) {
       setError(err);
     }
   };
-  const lineError =
-    fieldError(error, "lineUri") ?? (error instanceof ApiError && /line ?URI/i.test(error.message) ? error.message : undefined);
+  const lineError = fieldError(error, "lineUri", /^Line URI/i);
 
   return (
     <form className="card" onSubmit={save} aria-label="On-premises voice settings">
