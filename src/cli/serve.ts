@@ -45,6 +45,11 @@ export function registerServeCommand(program: Command): void {
             `API: ${address}/api/v1   OpenAPI: ${address}/api/openapi.json\n` +
             `CLI through this server: callplane --server ${address} --token cpt_… users list\n`,
         );
+        if (!["127.0.0.1", "::1", "localhost"].includes(o.host)) {
+          process.stdout.write(
+            `Listening beyond this machine (${o.host}): serve it behind TLS, as sign-in passwords and API tokens cross the network.\n`,
+          );
+        }
         if (admin) {
           process.stdout.write(
             admin.oneTimePassword
