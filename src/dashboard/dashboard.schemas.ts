@@ -4,13 +4,16 @@ import { jobView } from "../jobs/jobs.schemas.ts";
 
 /** One directory sync run, read back from the audit events it wrote (one transaction, one timestamp). */
 export const syncRunView = z.object({
-  /** The first audit event of the run: the run's id in `GET /directory/sync-runs/{id}`. */
+  /** The run's audit event: the run's id in `GET /directory/sync-runs/{id}`. */
   id: z.number(),
   at: z.string(),
   actor: z.string(),
   created: z.number(),
   updated: z.number(),
   deleted: z.number(),
+  unchanged: z.number(),
+  /** Objects left out because another user holds their UPN, SIP address or alias. */
+  conflicts: z.number(),
   /** Every change the run recorded (created + updated + deleted). */
   changes: z.number(),
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectAppError, makeUser, newTenant, type TenantFixture } from "../../test/support/fixtures.ts";
 import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
+import { listAuditEvents } from "../audit/audit.service.ts";
 import type { Ctx } from "../core/context.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
 import { importDirectory, sourceFromText, syncDirectory } from "../directory/sync.service.ts";
@@ -105,7 +106,7 @@ function csv(t: TenantFixture, objs: { n: number; local: string; name: string; l
 }
 
 describe("directory sync runs", () => {
-  it("reads each run that changed something from the audit log: when, who, created/updated/deleted, and user by user", async () => {
+  it("reads each run from the audit log: when, who, created/updated/deleted/unchanged, and user by user", async () => {
     const t = await newTenant(rt, { bridge: false });
     await makeUser(t, "cloud", { licensed: false });
     expect(await listSyncRuns(t.ctx)).toEqual({ lastSyncedAt: null, runs: [] });
@@ -115,7 +116,7 @@ describe("directory sync runs", () => {
     const bob = { n: 2, local: "bob", name: "Bob Stone" };
     const people = [ann, bob, { n: 3, local: "cy", name: "Cy Young" }];
     await importDirectory(t.ctx, sourceFromText("csv", "ad.csv", csv(t, people)));
-    // A dry run changes nothing and so records no run.
+    // A dry run changes nothing and records no run.
     await syncDirectory(t.ctx, { dryRun: true });
     expect((await listSyncRuns(t.ctx)).runs).toEqual([]);
 
@@ -123,21 +124,24 @@ describe("directory sync runs", () => {
     await syncDirectory(syncer);
     const afterFirst = await listSyncRuns(t.ctx);
     expect(afterFirst.runs).toHaveLength(1);
-    expect(afterFirst.runs[0]).toMatchObject({ actor: "account:alice", created: 3, updated: 0, deleted: 0, changes: 3 });
+    expect(afterFirst.runs[0]).toMatchObject({ actor: "account:alice", created: 3, updated: 0, deleted: 0, unchanged: 0, changes: 3 });
     expect(afterFirst.lastSyncedAt).not.toBeNull();
 
     // Bob gets a line URI, Cy leaves the directory (a full export without him).
     const second = [ann, { ...bob, line: "tel:+14255550123" }];
     await importDirectory(t.ctx, sourceFromText("csv", "ad.csv", csv(t, second)), { full: true });
     await syncDirectory({ ...t.ctx, actor: "account:bea" });
-    // Nothing left to do: no third run.
-    await syncDirectory(t.ctx);
+    // Nothing left to do: a run that says so.
+    await syncDirectory({ ...t.ctx, actor: "account:cal" });
 
-    const { runs } = await listSyncRuns(t.ctx);
-    expect(runs.map((r) => [r.actor, r.created, r.updated, r.deleted])).toEqual([
-      ["account:bea", 0, 1, 1],
-      ["account:alice", 3, 0, 0],
+    const { runs: all } = await listSyncRuns(t.ctx);
+    expect(all.map((r) => [r.actor, r.created, r.updated, r.deleted, r.unchanged])).toEqual([
+      ["account:cal", 0, 0, 0, 2],
+      ["account:bea", 0, 1, 1, 1],
+      ["account:alice", 3, 0, 0, 0],
     ]);
+    expect((await getSyncRun(t.ctx, all[0]?.id ?? 0)).changes).toEqual([]);
+    const runs = all.slice(1);
     const latest = runs[0];
     if (!latest) throw new Error("no run");
     expect(Date.parse(latest.at)).toBeGreaterThanOrEqual(Date.parse(runs[1]?.at ?? ""));
@@ -154,9 +158,10 @@ describe("directory sync runs", () => {
     expect(first.changes.map((c) => c.action)).toEqual(["create", "create", "create"]);
 
     const d = await getDashboard(t.ctx);
-    expect(d.lastSync).toEqual(latest);
+    expect(d.lastSync).toEqual(all[0]);
     expect(d.lastSyncedAt).toBe((await listSyncRuns(t.ctx)).lastSyncedAt);
     expect(Date.parse(d.lastSyncedAt ?? "")).toBeGreaterThanOrEqual(Date.parse(latest.at));
+    expect((await listAuditEvents(t.ctx, { operation: "directory.sync" })).length).toBe(3);
     expect(d.users).toMatchObject({ total: 3, synced: 2, cloudOnly: 1, softDeleted: 1 });
     expect(d.lifecycle.find((s) => s.state === "SoftDeletedUser")?.users).toBe(1);
 

@@ -5,10 +5,9 @@ import type { SyncRunDetail, SyncRunList, SyncRunView } from "../dashboard/dashb
 import { rows } from "../store/db.ts";
 
 /*
- * A directory sync writes one audit event per user it changes (`user.sync.create|update|restore|soft-match|delete`),
- * all in one transaction, so all with the same timestamp and actor: that (at, actor) group is the run. A sync
- * with nothing to do writes no event, so it leaves no run here; `lastSyncedAt` (the newest users.last_synced_at)
- * still tells when sync (or the demo) last wrote a user.
+ * Every directory sync that is not a dry run writes one `directory.sync` audit event (the run, with its
+ * counts), and one `user.sync.create|update|restore|soft-match|delete` event per user it changed, all in
+ * one transaction: the same timestamp and actor. The run event's id is the run's id.
  */
 
 const MAX_CHANGES = 1000;
@@ -17,38 +16,35 @@ interface RunRow {
   id: string | number;
   at: Date | string;
   actor: string;
-  created: string | number;
-  updated: string | number;
-  deleted: string | number;
-  changes: string | number;
+  after: { created?: number; updated?: number; deleted?: number; unchanged?: number; conflicts?: number } | null;
 }
 
-const runSelect = sql`select min(id) as id, at, actor,
-    count(*) filter (where operation = 'user.sync.create') as created,
-    count(*) filter (where operation in ('user.sync.update', 'user.sync.restore', 'user.sync.soft-match')) as updated,
-    count(*) filter (where operation = 'user.sync.delete') as deleted,
-    count(*) as changes
-  from audit_events`;
+const runSelect = sql`select id, at, actor, after from audit_events`;
 
 function toRun(r: RunRow): SyncRunView {
+  const a = r.after ?? {};
+  const created = a.created ?? 0;
+  const updated = a.updated ?? 0;
+  const deleted = a.deleted ?? 0;
   return {
     id: Number(r.id),
     at: new Date(r.at).toISOString(),
     actor: r.actor,
-    created: Number(r.created),
-    updated: Number(r.updated),
-    deleted: Number(r.deleted),
-    changes: Number(r.changes),
+    created,
+    updated,
+    deleted,
+    unchanged: a.unchanged ?? 0,
+    conflicts: a.conflicts ?? 0,
+    changes: created + updated + deleted,
   };
 }
 
-/** The tenant's directory sync runs that changed something, newest first. */
+/** The tenant's directory sync runs, newest first (a run with nothing to do too). */
 export async function listSyncRuns(ctx: Ctx, q: { limit?: number } = {}): Promise<SyncRunList> {
   const limit = Math.min(Math.max(q.limit ?? 20, 1), 200);
   const runs = await rows<RunRow>(
     ctx.db,
-    sql`${runSelect} where tenant_id = ${ctx.tenantId} and operation like 'user.sync.%'
-        group by at, actor order by at desc limit ${limit}`,
+    sql`${runSelect} where tenant_id = ${ctx.tenantId} and operation = 'directory.sync' order by id desc limit ${limit}`,
   );
   const [last] = await rows<{ at: Date | string | null }>(
     ctx.db,
@@ -61,9 +57,7 @@ export async function listSyncRuns(ctx: Ctx, q: { limit?: number } = {}): Promis
 export async function getSyncRun(ctx: Ctx, id: number): Promise<SyncRunDetail> {
   const [run] = await rows<RunRow>(
     ctx.db,
-    sql`${runSelect} where tenant_id = ${ctx.tenantId} and operation like 'user.sync.%'
-          and (at, actor) = (select at, actor from audit_events where id = ${id} and tenant_id = ${ctx.tenantId} and operation like 'user.sync.%')
-        group by at, actor`,
+    sql`${runSelect} where id = ${id} and tenant_id = ${ctx.tenantId} and operation = 'directory.sync'`,
   );
   if (!run) {
     throw new AppError("not_found", `There is no directory sync run ${id}: list the runs with GET /api/v1/directory/sync-runs.`);

@@ -438,6 +438,21 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
           from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(${cols})`);
       }
       for (const part of chunks(audits)) await recordAudit(tx, part);
+      // The run itself, even when it found nothing to do: "when did sync last run, and what did it do".
+      await recordAudit(tx, [
+        {
+          operation: "directory.sync",
+          targetType: "directory",
+          targetId: null,
+          after: {
+            created: creates.length,
+            updated: updates.length,
+            deleted: deletes.length,
+            unchanged,
+            conflicts: conflicts.length,
+          },
+        },
+      ]);
       if (creates.length + updates.length > 1000) await tx.db.execute(sql`analyze users`);
     }
     const created = creates.length;

@@ -135,11 +135,11 @@ function DashboardBody({ d }: { d: Dashboard }) {
           <h2 id="dash-sync">Directory sync</h2>
           {d.lastSync ? (
             <p>
-              Last sync that changed something: <When iso={d.lastSync.at} /> by {d.lastSync.actor} — {formatNumber(d.lastSync.created)}{" "}
-              created, {formatNumber(d.lastSync.updated)} updated, {formatNumber(d.lastSync.deleted)} deleted.
+              Last sync: <When iso={d.lastSync.at} /> by {d.lastSync.actor} — {formatNumber(d.lastSync.created)} created,{" "}
+              {formatNumber(d.lastSync.updated)} updated, {formatNumber(d.lastSync.deleted)} deleted.
             </p>
           ) : (
-            <p className="empty">No directory sync has changed anything yet.</p>
+            <p className="empty">No directory sync has run yet.</p>
           )}
           {d.lastSyncedAt ? (
             <p>

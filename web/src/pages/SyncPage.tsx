@@ -8,10 +8,12 @@ import { ChangesTable, FieldDiff } from "../sync/ChangesTable.tsx";
 import { Empty, ErrorBox, fmt, Loading, PageHeader, useAsync, when } from "../ui.tsx";
 import "../dashboard/pages.css";
 
-function Counts({ r }: { r: { created: number; updated: number; deleted: number } }) {
+function Counts({ r }: { r: { created: number; updated: number; deleted: number; unchanged: number; conflicts: number } }) {
   return (
     <>
-      {fmt.format(r.created)} created, {fmt.format(r.updated)} updated, {fmt.format(r.deleted)} soft-deleted
+      {fmt.format(r.created)} created, {fmt.format(r.updated)} updated, {fmt.format(r.deleted)} soft-deleted, {fmt.format(r.unchanged)}{" "}
+      unchanged
+      {r.conflicts > 0 ? `, ${fmt.format(r.conflicts)} not synchronised (a clash)` : ""}
     </>
   );
 }
@@ -53,11 +55,11 @@ function Runs({ list }: { list: SyncRunList }) {
             <When iso={last.at} /> by <strong>{last.actor}</strong>: <Counts r={last} />.
           </p>
         ) : (
-          <Empty>No sync has changed anything yet.</Empty>
+          <Empty>No sync has run yet.</Empty>
         )}
         {list.lastSyncedAt ? (
           <p>
-            A user was last written by sync <When iso={list.lastSyncedAt} />. A sync with nothing to do records no run.
+            A user was last written by sync <When iso={list.lastSyncedAt} />.
           </p>
         ) : null}
       </section>
@@ -95,14 +97,22 @@ function Runs({ list }: { list: SyncRunList }) {
                   <td style={{ textAlign: "right" }}>{fmt.format(r.updated)}</td>
                   <td style={{ textAlign: "right" }}>{fmt.format(r.deleted)}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="btn"
-                      aria-expanded={open === r.id}
-                      onClick={() => setOpen(open === r.id ? null : r.id)}
-                    >
-                      {open === r.id ? "Hide" : "Show"} {fmt.format(r.changes)} change{r.changes === 1 ? "" : "s"}
-                    </button>
+                    {r.changes === 0 ? (
+                      <span>
+                        Nothing to do ({fmt.format(r.unchanged)} up to date
+                        {r.conflicts > 0 ? `, ${fmt.format(r.conflicts)} not synchronised` : ""})
+                      </span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn"
+                        aria-expanded={open === r.id}
+                        onClick={() => setOpen(open === r.id ? null : r.id)}
+                      >
+                        {open === r.id ? "Hide" : "Show"} {fmt.format(r.changes)} change{r.changes === 1 ? "" : "s"}
+                        {r.conflicts > 0 ? ` (${fmt.format(r.conflicts)} not synchronised)` : ""}
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
