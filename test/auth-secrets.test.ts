@@ -5,10 +5,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApiToken } from "../src/auth/auth.service.ts";
-import { buildServer } from "../src/http/server.ts";
+import { buildServer, loggableError } from "../src/http/server.ts";
 import { rows } from "../src/store/db.ts";
 import { openTestRuntime, type TestRuntime } from "./support/store.ts";
 
@@ -183,4 +184,16 @@ it("no secret leaves the server: not in a response, a log line, an email or an e
   expect(leaks).toEqual([]);
   // The PINs are in the users' emails (that is what the emails are for), and nowhere else.
   expect(outbox.some((m) => /PIN/i.test(m))).toBe(true);
+});
+
+it("logs a failed query without its parameters, which can be hashes", () => {
+  const hash = "scrypt$32768$8$1$c2FsdHNhbHRzYWx0c2FsdA==$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g=";
+  const cause = Object.assign(new Error("duplicate key value violates unique constraint"), { code: "23505" });
+  const err = new DrizzleQueryError("insert into accounts (name, password_hash) values ($1, $2)", ["carol", hash], cause);
+  const logged = JSON.stringify(loggableError(err));
+  expect(logged).toContain("insert into accounts");
+  expect(logged).toContain("23505");
+  expect(logged).toContain("at ");
+  expect(logged).not.toContain("c2FsdHNhbHRzYWx0c2FsdA");
+  expect(logged).not.toContain("carol");
 });

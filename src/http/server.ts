@@ -49,6 +49,22 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * What the log may hold of an unexpected error: its kind, code, message and stack, never a failed
+ * query's parameters (they can be password, token or PIN hashes).
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  const e = err as { name?: string; code?: unknown; message?: string; stack?: string; cause?: { code?: unknown; message?: string } };
+  const strip = (text: string | undefined) => (text ?? "").split(/\nparams: /)[0];
+  return {
+    type: e?.name,
+    code: e?.cause?.code ?? e?.code,
+    message: strip(e?.message),
+    cause: e?.cause?.message,
+    stack: (e?.stack ?? "").replace(/\nparams: [\s\S]*?(?=\n\s+at |$)/, ""),
+  };
+}
+
 /** Builds the HTTP API: every route calls one service function; errors become one envelope. */
 export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -168,7 +184,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
             : `The request is not valid: ${fe.message ?? "it could not be read"}.`;
       return reply.status(fe.statusCode).send({ error: { code: "invalid_input", message, details: [] } });
     }
-    req.log.error({ err }, "unexpected error");
+    req.log.error({ err: loggableError(err) }, "unexpected error");
     return reply.status(500).send({
       error: {
         code: "internal",
