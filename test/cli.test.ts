@@ -331,5 +331,17 @@ describe("callplane, the binary", () => {
     // A bad invocation is exit 2, wherever the store is.
     expect(nothingToRestore.code, show(nothingToRestore)).toBe(2);
     expect(nothingToRestore.stderr).toContain("Say what to restore: a user identity, or --job ID.");
+
+    // Tokens are listed without their secret, and a revoked one stops working at once.
+    const listedTokens = await cli(["--server", url, "--token", token, "tokens", "list", "--json"]);
+    expect(listedTokens.code, show(listedTokens)).toBe(0);
+    const mine = parsed<{ id: string; name: string; revokedAt: string | null }[]>(listedTokens).find((t) => t.name === "cli-test");
+    expect(mine?.revokedAt).toBeNull();
+    expect(listedTokens.stdout).not.toContain(token.slice(-43));
+    const revoked = await cli(["--server", url, "--token", token, "tokens", "revoke", mine?.id ?? ""]);
+    expect(revoked.stdout).toContain(`Revoked the API token cli-test (${mine?.id}).`);
+    const after = await cli(["--server", url, "--token", token, "whoami"]);
+    expect(after.code, show(after)).toBe(2);
+    expect(after.stderr).toContain("was revoked");
   });
 });
