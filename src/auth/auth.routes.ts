@@ -80,7 +80,14 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
       },
     },
     async (req, reply) => {
-      const s = await signIn(db, req.body, `ip:${req.ip}`);
+      let s: Awaited<ReturnType<typeof signIn>>;
+      try {
+        s = await signIn(db, req.body, `ip:${req.ip}`);
+      } catch (err) {
+        // For whoever watches the log: where refused sign-ins come from (never the name or password tried).
+        if (err instanceof AppError) req.log.warn({ source: `ip:${req.ip}`, code: err.code }, "sign-in refused");
+        throw err;
+      }
       reply.header("set-cookie", sessionCookie(req, s.sessionId, SESSION_ABSOLUTE_MS / 1000));
       return { principal: viewOf(s.principal), csrfToken: s.csrfToken, mustChangePassword: s.principal.mustChangePassword };
     },
