@@ -96,7 +96,7 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     await expect.poll(() => page.getByTestId("toll-number").innerText(), { timeout: 10_000 }).toBe(other);
     await page.reload();
     await expect.poll(() => page.getByTestId("toll-number").innerText(), { timeout: 10_000 }).toBe(other);
-    expect(await page.getByLabel("Default toll number").inputValue()).toBe(other);
+    await expect.poll(() => page.getByLabel("Default toll number").inputValue()).toBe(other);
     await screenshot(page, "user-default-toll-number-changed");
   });
 
@@ -145,6 +145,16 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     const body = await res.text();
     for (const u of upns) expect(body).toContain(u);
     expect(body).toContain("nobody.here@contoso.com");
+  });
+
+  it("Restore undoes that job: every user it changed goes back to their provider", async () => {
+    const jobUrl = page.url();
+    await page.getByRole("button", { name: "Restore (undo this job)" }).click();
+    await page.waitForURL((u) => u.toString() !== jobUrl && /\/jobs\/[0-9a-f-]{36}$/.test(u.toString()));
+    await page.getByRole("heading", { name: /Restore/, level: 1 }).waitFor();
+    await expect.poll(() => page.getByTestId("job-progress").innerText(), { timeout: 30_000 }).toContain("(100%)");
+    expect(await page.getByTestId("job-progress").innerText()).toContain("changed 5");
+    await screenshot(page, "bulk-job-restored");
   });
 
   it("the Users table sorts on the server by a column header, announced with aria-sort", async () => {

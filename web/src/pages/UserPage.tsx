@@ -14,6 +14,7 @@ import type {
   OnlineVoiceChange,
   OnPremChange,
   RestoreResult,
+  ServiceNumber,
   Sku,
   User,
   VoiceRoutingPolicy,
@@ -42,7 +43,7 @@ export default function UserPage({ id }: { id: string }) {
       {user.data && (
         <>
           <div className="grid-2">
-            <Identity user={user.data} />
+            <Identity user={user.data} onChange={refresh} />
             <Licences user={user.data} onChange={refresh} />
           </div>
           <Conferencing user={user.data} version={version} onChange={refresh} />
@@ -53,26 +54,93 @@ export default function UserPage({ id }: { id: string }) {
   );
 }
 
-function Identity({ user }: { user: User }) {
+function Identity({ user, onChange }: { user: User; onChange: () => void }) {
+  const session = useSession();
+  const [editing, setEditing] = useState(false);
+  const [displayName, setDisplayName] = useState(user.displayName);
+  const [usageLocation, setUsageLocation] = useState(user.usageLocation ?? "");
+  const [error, setError] = useState<unknown>(null);
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    const body: { displayName?: string; usageLocation?: string | null } = {};
+    if (displayName !== user.displayName) body.displayName = displayName;
+    if (usageLocation !== (user.usageLocation ?? "")) body.usageLocation = usageLocation.trim() ? usageLocation.trim() : null;
+    try {
+      await apiSend<User>("PATCH", `/users/${seg(user.userPrincipalName)}`, body);
+      setEditing(false);
+      onChange();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const nameError = fieldError(error, "displayName", /^The display name/i);
+  const locationError = fieldError(error, "usageLocation", /^Usage location/i);
+
   return (
     <section className="card" aria-labelledby="identity-h">
       <h2 id="identity-h">Identity</h2>
-      <dl className="props">
-        <dt>User principal name</dt>
-        <dd>{user.userPrincipalName}</dd>
-        <dt>SIP address</dt>
-        <dd>{user.sipAddress ?? "—"}</dd>
-        <dt>Alias</dt>
-        <dd>{user.alias ?? "—"}</dd>
-        <dt>Usage location</dt>
-        <dd>{user.usageLocation ?? "—"}</dd>
-        <dt>Source</dt>
-        <dd>{user.source === "on-premises" ? "Synchronised from on-premises" : "Cloud"}</dd>
-        <dt>Last synchronised</dt>
-        <dd>{when(user.voice.lastSyncedAt)}</dd>
-        <dt>Object id</dt>
-        <dd className="mono">{user.id}</dd>
-      </dl>
+      {editing ? (
+        <form onSubmit={save} aria-label="Edit identity">
+          <Field label="Display name" error={nameError}>
+            {(p) => <input {...p} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />}
+          </Field>
+          <Field label="Usage location" hint="A two-letter country code, e.g. US; licences need one." error={locationError}>
+            {(p) => <input {...p} value={usageLocation} maxLength={2} size={3} onChange={(e) => setUsageLocation(e.target.value)} />}
+          </Field>
+          <ErrorBox error={nameError || locationError ? null : error} />
+          <div className="toolbar">
+            <button type="submit" className="btn btn-primary">
+              Save identity
+            </button>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setEditing(false);
+                setError(null);
+              }}
+            >
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          <dl className="props">
+            <dt>User principal name</dt>
+            <dd>{user.userPrincipalName}</dd>
+            <dt>Display name</dt>
+            <dd>{user.displayName}</dd>
+            <dt>SIP address</dt>
+            <dd>{user.sipAddress ?? "—"}</dd>
+            <dt>Alias</dt>
+            <dd>{user.alias ?? "—"}</dd>
+            <dt>Usage location</dt>
+            <dd>{user.usageLocation ?? "—"}</dd>
+            <dt>Source</dt>
+            <dd>{user.source === "on-premises" ? "Synchronised from on-premises" : "Cloud"}</dd>
+            <dt>Last synchronised</dt>
+            <dd>{when(user.voice.lastSyncedAt)}</dd>
+            <dt>Object id</dt>
+            <dd className="mono">{user.id}</dd>
+          </dl>
+          {session.can("users.write") && (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setDisplayName(user.displayName);
+                setUsageLocation(user.usageLocation ?? "");
+                setEditing(true);
+              }}
+            >
+              Edit identity
+            </button>
+          )}
+        </>
+      )}
     </section>
   );
 }
@@ -201,8 +269,16 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
   useEffect(() => setTollFree(savedTollFree), [savedTollFree]);
 
   const bridge = (bridges.data ?? []).find((b) => (dialIn.data ? b.name === dialIn.data.bridge : b.isDefault)) ?? bridges.data?.[0];
-  const tollNumbers = bridge?.serviceNumbers.filter((n) => n.type === "toll") ?? [];
-  const tollFreeNumbers = bridge?.serviceNumbers.filter((n) => n.type === "toll-free") ?? [];
+  // The user's own numbers are always choices, even before the bridge has loaded.
+  const withCurrent = (list: ServiceNumber[], current: string, type: ServiceNumber["type"]): ServiceNumber[] =>
+    current && !list.some((n) => n.number === current)
+      ? [
+          { number: current, type, city: null, country: null, primaryLanguage: "", secondaryLanguages: [], bridge: bridge?.name ?? "" },
+          ...list,
+        ]
+      : list;
+  const tollNumbers = withCurrent(bridge?.serviceNumbers.filter((n) => n.type === "toll") ?? [], savedToll, "toll");
+  const tollFreeNumbers = withCurrent(bridge?.serviceNumbers.filter((n) => n.type === "toll-free") ?? [], savedTollFree, "toll-free");
   const canWrite = session.can("conferencing.write");
   const toMicrosoft = provider === "Microsoft" && !onMicrosoft;
   const numbersChanged =
