@@ -299,6 +299,8 @@ describe("callplane, the binary", () => {
     const made = await cli(["tokens", "create", "cli-test", "--role", "global-admin", "--json"]);
     expect(made.code, show(made)).toBe(0);
     const token = parsed<{ token: string }>(made).token;
+    const desk = await cli(["tokens", "create", "desk", "--role", "helpdesk", "--json"]);
+    const helpdesk = parsed<{ token: string }>(desk).token;
     const account = await cli(["accounts", "create", "ops", "--role", "reader", "--json"]);
     expect(account.code, show(account)).toBe(0);
     const password = parsed<{ oneTimePassword: string }>(account).oneTimePassword;
@@ -307,13 +309,20 @@ describe("callplane, the binary", () => {
     expect(url).toBe(`http://127.0.0.1:${port}`);
     const [a] = listed;
     const args = ["users", "show", a.userPrincipalName, "--json"];
-    const [locked, through, nothingToRestore, noToken, signedIn] = await Promise.all([
+    const [locked, through, nothingToRestore, noToken, signedIn, pinReset, notAllowed] = await Promise.all([
       cli(args),
       cli(["--server", url, "--token", token, ...args]),
       cli(["--server", url, "--token", token, "conferencing", "restore"]),
       cli(["--server", url, ...args]),
       cli(["--server", url, "--username", "ops", "whoami", "--json"], 45_000, { CALLPLANE_PASSWORD: password }),
+      cli(["--server", url, "--token", helpdesk, "conferencing", "reset-pin", replaced.userPrincipalName, "--json"]),
+      cli(["--server", url, "--token", helpdesk, "conferencing", "set", replaced.userPrincipalName, "--reset-pin"]),
     ]);
+    // The helpdesk resets a PIN (shown once), and may change nothing else.
+    expect(pinReset.code, show(pinReset)).toBe(0);
+    expect(parsed<{ pin: string }>(pinReset).pin).toMatch(/^\d{5}$/);
+    expect(notAllowed.code, show(notAllowed)).toBe(2);
+    expect(notAllowed.stderr).toContain("needs the permission conferencing.write");
     // An account signs in with its password; a one-time password still shows who it is.
     expect(signedIn.code, show(signedIn)).toBe(0);
     expect(parsed<{ kind: string; name: string; role: string }>(signedIn)).toMatchObject({ kind: "account", name: "ops", role: "reader" });

@@ -358,6 +358,17 @@ export function registerConferencingCommands(program: Command): void {
       ),
     );
   conf
+    .command("reset-pin <identity>")
+    .description("Reset a user's leader PIN and nothing else (shown once): the helpdesk may do this")
+    .option("--send-email")
+    .action(async (identity: string, o, cmd: Command) =>
+      run(
+        cmd,
+        (api) => api.call<DialInChange>("POST", `/conferencing/users/${u(identity)}/reset-pin`, { body: { sendEmail: o.sendEmail } }),
+        { human: changeText },
+      ),
+    );
+  conf
     .command("disable <identity>")
     .description("Turn off Microsoft dial-in and release the conference ID (Disable-CsOnlineDialInConferencingUser)")
     .option("--send-email")
