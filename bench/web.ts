@@ -22,17 +22,21 @@ const watchFirstPage = `(() => {
   new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true });
 })();`;
 
-// Changes the Filter drop-down and resolves with the ms until the table shows the new page.
+// Changes the Filter drop-down and resolves with the ms until the table shows the new page, and
+// until its caption shows the new total (counted in a request of its own).
 const changeFilter = (value: string) => `new Promise((resolve) => {
   const table = document.querySelector('#users-table');
   const before = table.querySelector('caption').textContent;
   const select = document.querySelector('#users-view');
+  let page;
   const check = () => {
     const t = document.querySelector('#users-table');
     const c = t && t.querySelector('caption');
-    if (t && t.getAttribute('data-state') === 'ready' && c && c.textContent !== before && t.querySelector('tbody tr')) {
+    if (!(t && t.getAttribute('data-state') === 'ready' && c && c.textContent !== before && t.querySelector('tbody tr'))) return;
+    if (page === undefined) page = performance.now() - t0;
+    if (!c.textContent.includes('…')) {
       observer.disconnect();
-      resolve(performance.now() - t0);
+      resolve([page, performance.now() - t0]);
     }
   };
   const observer = new MutationObserver(check);
@@ -69,9 +73,12 @@ async function main(): Promise<void> {
     }
 
     const change: number[] = [];
+    const totals: number[] = [];
     for (let i = 0; i < runs * 2; i++) {
       const to = i % 2 === 0 ? "ready" : "all";
-      change.push(Number(await page.evaluate(changeFilter(to))));
+      const [pageMs, totalMs] = (await page.evaluate(changeFilter(to))) as [number, number];
+      change.push(pageMs);
+      totals.push(totalMs);
     }
     t = median(nav);
     const c = median(change);
@@ -80,6 +87,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `filter     ${fmt(c)} ms median over ${change.length} changes of the Filter (All users ⇄ Users ready to be moved to Audio Conferencing) to the new page (runs: ${change.map(fmt).join(", ")} ms); target < 200 ms: ${c < 200 ? "met" : "NOT met"}`,
+    );
+    console.log(
+      `           the new total ("of N users", counted in its own request) follows at ${fmt(median(totals))} ms median (runs: ${totals.map(fmt).join(", ")} ms)`,
     );
   } finally {
     await browser.close();

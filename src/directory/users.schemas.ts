@@ -50,7 +50,8 @@ export const userView = z.object({
 });
 
 export const userPage = z.object({
-  total: z.number(),
+  total: z.number().describe("the number of users the filters match (with count=false: only those up to this page)"),
+  counted: z.boolean().describe("false when asked not to count (count=false): total is then a lower bound"),
   limit: z.number(),
   offset: z.number(),
   items: z.array(userView),
@@ -87,4 +88,7 @@ export const userListQuery = z.strictObject({
   order: z.enum(["asc", "desc"]).optional(),
   limit: z.coerce.number().int().min(0).max(1000).optional(),
   offset: z.coerce.number().int().min(0).optional(),
+  count: queryBool
+    .optional()
+    .describe("false: do not count the matches (counted false) — the page comes sooner; ask for the total with limit=0"),
 });

@@ -284,6 +284,14 @@ describe("listUsers: sort, homing and lifecycle state (the admin center's Users 
     expect(upns(await listUsers(t.ctx, { sort: "lifecycle" }))).toEqual(["pgi.onprem", "online.done", "inter.ready", "ms.one", "nobody"]);
   });
 
+  it("skips the count when asked (count: false), with the same page", async () => {
+    const counted = await listUsers(t.ctx, { sort: "displayName", limit: 2, offset: 1 });
+    const page = await listUsers(t.ctx, { sort: "displayName", limit: 2, offset: 1, count: false });
+    expect(page).toMatchObject({ counted: false, total: 3 });
+    expect(counted).toMatchObject({ counted: true, total: 5 });
+    expect(upns(page)).toEqual(upns(counted));
+  });
+
   it("combines filters with the ready-to-move filter", async () => {
     expect(upns(await listUsers(t.ctx, { readyForAudioConferencing: true, homing: "online" }))).toEqual(["inter.ready"]);
   });

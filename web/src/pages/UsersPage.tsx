@@ -75,7 +75,12 @@ export default function UsersPage() {
     offset: (f.page - 1) * PAGE_SIZE,
   };
   const key = JSON.stringify(query);
-  const users = useAsync(() => apiGet<UserPage>("/users", query), key);
+  // The page first, without counting (the count of a filter over a large tenant costs more than the
+  // page); the total follows in its own request.
+  const users = useAsync(() => apiGet<UserPage>("/users", { ...query, count: false }), key);
+  const { limit: _limit, offset: _offset, sort: _sort, order: _order, ...filters } = query;
+  const totalKey = JSON.stringify(filters);
+  const counted = useAsync(() => apiGet<UserPage>("/users", { ...filters, limit: 0 }), totalKey);
   const providers = useAsync(() => apiGet<Provider[]>("/conferencing/providers"), "providers");
 
   // The search box updates the query string a moment after typing stops.
@@ -101,8 +106,10 @@ export default function UsersPage() {
 
   const page = users.data;
   const items = page?.items ?? [];
-  const total = page?.total ?? 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  // The total of these filters once counted (the previous filters' total is never shown for new ones).
+  const countReady = !counted.loading && counted.data !== undefined;
+  const total = countReady ? (counted.data?.total ?? 0) : null;
+  const pages = total === null ? null : Math.max(1, Math.ceil(total / PAGE_SIZE));
   const allOnPage = items.length > 0 && items.every((u) => selected.has(u.userPrincipalName));
   const stale = users.loading && page !== undefined;
 
@@ -218,7 +225,7 @@ export default function UsersPage() {
               Move selected online…
             </button>
           )}
-          {f.view === "ready" && total > 0 && session.can("conferencing.bulk") && (
+          {f.view === "ready" && total !== null && total > 0 && session.can("conferencing.bulk") && (
             <button type="button" className="btn" onClick={() => setBulk(bulk === "ready" ? null : "ready")}>
               Move all {fmt.format(total)} ready users…
             </button>
@@ -256,7 +263,7 @@ export default function UsersPage() {
               <span role="status">
                 {stale
                   ? "Loading…"
-                  : `Showing ${fmt.format(page.offset + 1)}–${fmt.format(page.offset + items.length)} of ${fmt.format(total)} users`}
+                  : `Showing ${fmt.format(page.offset + 1)}–${fmt.format(page.offset + items.length)} of ${total === null ? "…" : fmt.format(total)} users`}
               </span>
             </caption>
             <thead>
@@ -317,15 +324,21 @@ export default function UsersPage() {
           </table>
         </div>
       )}
-      {page && total > PAGE_SIZE && (
+      {page && (f.page > 1 || items.length === PAGE_SIZE) && (total === null || total > PAGE_SIZE) && (
         <nav className="pager" aria-label="Pages">
           <button type="button" className="btn" disabled={f.page <= 1} onClick={() => navigate(hrefOf({ ...f, page: f.page - 1 }))}>
             Previous
           </button>
           <span>
-            Page {fmt.format(f.page)} of {fmt.format(pages)}
+            Page {fmt.format(f.page)}
+            {pages === null ? "" : ` of ${fmt.format(pages)}`}
           </span>
-          <button type="button" className="btn" disabled={f.page >= pages} onClick={() => navigate(hrefOf({ ...f, page: f.page + 1 }))}>
+          <button
+            type="button"
+            className="btn"
+            disabled={pages === null ? items.length < PAGE_SIZE : f.page >= pages}
+            onClick={() => navigate(hrefOf({ ...f, page: f.page + 1 }))}
+          >
             Next
           </button>
         </nav>
