@@ -187,6 +187,28 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     expect(await page.getByLabel(/PIN length/).inputValue()).not.toBe("3");
   });
 
+  it("is usable from the keyboard and by a screen reader: skip link, focus on the new page's heading, every control named", async () => {
+    await page.goto(`${ac.url}/users`);
+    await table().locator("tbody tr").first().waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement && document.activeElement.textContent")).toBe("Skip to content");
+    await page.getByRole("link", { name: "Audio conferencing" }).click();
+    await page.getByRole("heading", { name: "Bridges and service numbers" }).waitFor();
+    await expect
+      .poll(() => page.evaluate("document.activeElement && document.activeElement.tagName + ':' + document.activeElement.textContent"))
+      .toBe("H1:Audio conferencing");
+    for (const path of ["/users", "/conferencing", "/jobs", `/users/${encodeURIComponent(upn)}`]) {
+      await page.goto(`${ac.url}${path}`);
+      await page.locator("main h1").waitFor();
+      await page.waitForLoadState("networkidle");
+      // Every input, select and textarea has a label or an aria-label: a screen reader names it.
+      const unnamed = await page.evaluate(`[...document.querySelectorAll("main input, main select, main textarea")]
+        .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+        .map((e) => e.outerHTML.slice(0, 120))`);
+      expect(unnamed, path).toEqual([]);
+    }
+  });
+
   it("the banner: 'Click here to move them' moves every ready user, and the banner is gone", async () => {
     await page.getByRole("link", { name: "Audio conferencing" }).click();
     const banner = page.getByRole("region", { name: "Users to move" });
