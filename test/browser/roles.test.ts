@@ -72,4 +72,24 @@ describeBrowser("admin center: pages and actions follow the signed-in role", () 
     await page.getByRole("heading", { name: "Sign in to Callplane" }).waitFor();
     expect((await page.request.get(`${ac.url}/api/v1/conferencing/summary`)).status()).toBe(401);
   });
+
+  it("with two tenants, the admin center works on the one chosen in the top bar (an empty one shows its empty state)", async () => {
+    const admin = ac.page;
+    const session = await (await admin.request.get(`${ac.url}/api/v1/auth/session`)).json();
+    const res = await admin.request.post(`${ac.url}/api/v1/tenants`, {
+      data: { name: "Fabrikam", domain: "fabrikam.com" },
+      headers: { "x-csrf-token": session.csrfToken },
+    });
+    expect(res.status(), await res.text()).toBe(201);
+    await admin.goto(`${ac.url}/users`);
+    const tenant = admin.getByLabel("Tenant");
+    await tenant.waitFor();
+    await admin.locator("#users-table tbody tr").first().waitFor();
+    const contoso = await tenant.inputValue();
+    await tenant.selectOption({ label: "Fabrikam (fabrikam.com)" });
+    await admin.getByText("No users match these filters.").waitFor();
+    await screenshot(admin, "tenant-switcher-empty-tenant");
+    await admin.getByLabel("Tenant").selectOption(contoso);
+    await admin.locator("#users-table tbody tr").first().waitFor();
+  });
 });

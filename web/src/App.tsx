@@ -1,7 +1,7 @@
 // The shell: the session decides between the sign-in page, the change-password form and the admin
 // center; the admin center is a navigation and the page the path names.
 import { type ComponentType, useEffect, useRef } from "react";
-import { type Permission, signOut, useSession } from "./api.ts";
+import { apiGet, currentTenant, type Permission, setTenant, signOut, useSession } from "./api.ts";
 import AuditPage from "./pages/AuditPage.tsx";
 import ChangePasswordPage from "./pages/ChangePasswordPage.tsx";
 import ConferencingPage from "./pages/ConferencingPage.tsx";
@@ -14,7 +14,7 @@ import UserPage from "./pages/UserPage.tsx";
 import UsersPage from "./pages/UsersPage.tsx";
 import VoicePage from "./pages/VoicePage.tsx";
 import { Link, match, navigate, useLocation } from "./router.tsx";
-import { Loading } from "./ui.tsx";
+import { Loading, useAsync } from "./ui.tsx";
 
 interface RouteDef {
   path: string;
@@ -92,6 +92,7 @@ function Shell() {
       </a>
       <header className="topbar">
         <span className="brand">Callplane</span>
+        <TenantSwitcher />
         <span className="who">
           {session.principal?.name} <span className="role">({session.principal?.role})</span>
         </span>
@@ -128,5 +129,45 @@ function Shell() {
         )}
       </main>
     </div>
+  );
+}
+
+interface Tenant {
+  id: string;
+  name: string;
+  domain: string;
+}
+
+/** With several tenants, which one the pages show (the API's X-Callplane-Tenant); hidden with one. */
+function TenantSwitcher() {
+  const tenants = useAsync(() => apiGet<Tenant[]>("/tenants"), "tenants");
+  const list = tenants.data ?? [];
+  const chosen = list.find((t) => t.id === currentTenant());
+  useEffect(() => {
+    // A remembered tenant that is gone, or several tenants and none chosen: take the first.
+    if (list.length > 1 && !chosen && list[0]) {
+      setTenant(list[0].id);
+      window.location.reload();
+    }
+    if (list.length === 1 && currentTenant()) setTenant(null);
+  }, [list, chosen]);
+  if (list.length < 2) return null;
+  return (
+    <label className="tenant">
+      Tenant{" "}
+      <select
+        value={chosen?.id ?? ""}
+        onChange={(e) => {
+          setTenant(e.target.value);
+          window.location.reload();
+        }}
+      >
+        {list.map((t) => (
+          <option key={t.id} value={t.id}>
+            {t.name} ({t.domain})
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

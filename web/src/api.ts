@@ -117,6 +117,32 @@ export function useSession(): Session {
   return { ...s, can: (p) => s.principal?.permissions.includes(p) ?? false };
 }
 
+// --- the tenant ------------------------------------------------------------------------------------
+
+const TENANT_KEY = "callplane.tenant";
+let tenant: string | null = null;
+try {
+  tenant = window.localStorage.getItem(TENANT_KEY);
+} catch {
+  tenant = null;
+}
+
+/** The tenant the pages work on (sent as X-Callplane-Tenant), or null for the server's only tenant. */
+export function currentTenant(): string | null {
+  return tenant;
+}
+
+/** Works on another tenant from now on (kept in this browser). */
+export function setTenant(id: string | null): void {
+  tenant = id;
+  try {
+    if (id) window.localStorage.setItem(TENANT_KEY, id);
+    else window.localStorage.removeItem(TENANT_KEY);
+  } catch {
+    // Storage may be disabled; the choice then lasts until the page is reloaded.
+  }
+}
+
 // --- requests ----------------------------------------------------------------------------------
 
 export type Query = Record<string, string | number | boolean | null | undefined>;
@@ -135,6 +161,7 @@ async function request<T>(method: string, path: string, body?: unknown, opts: { 
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  if (tenant && !path.startsWith("/auth/")) headers["x-callplane-tenant"] = tenant;
   const res = await fetch(url(path, opts.query), {
     method,
     headers,
