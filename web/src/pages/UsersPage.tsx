@@ -99,7 +99,7 @@ export default function UsersPage() {
   }, [f.search]);
 
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [bulk, setBulk] = useState<null | "selection" | "ready" | "online">(null);
+  const [bulk, setBulk] = useState<null | "selection" | "ready" | "online" | "provider">(null);
   // A new filter is a new set of users: the selection does not carry over.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the key names the set of users shown
   useEffect(() => setSelected(new Set()), [key]);
@@ -131,6 +131,8 @@ export default function UsersPage() {
     );
   };
 
+  // A third party named in the Provider filter: its users can be moved as the seed's -ACPProviderName does.
+  const namedProvider = f.provider && !["microsoft", "third-party", "none"].includes(f.provider) ? f.provider : null;
   const providerOptions = useMemo(() => (providers.data ?? []).filter((p) => !p.isMicrosoft).map((p) => p.identity), [providers.data]);
 
   return (
@@ -225,6 +227,11 @@ export default function UsersPage() {
               Move selected online…
             </button>
           )}
+          {namedProvider && total !== null && total > 0 && session.can("conferencing.bulk") && (
+            <button type="button" className="btn" onClick={() => setBulk(bulk === "provider" ? null : "provider")}>
+              Move all {fmt.format(total)} users of {namedProvider}…
+            </button>
+          )}
           {f.view === "ready" && total !== null && total > 0 && session.can("conferencing.bulk") && (
             <button type="button" className="btn" onClick={() => setBulk(bulk === "ready" ? null : "ready")}>
               Move all {fmt.format(total)} ready users…
@@ -243,6 +250,9 @@ export default function UsersPage() {
           what={`the ${selected.size} selected users`}
           onDone={() => setSelected(new Set())}
         />
+      )}
+      {bulk === "provider" && namedProvider && (
+        <BulkMove source={{ fromProvider: namedProvider }} what={`every user whose audio conferencing provider is ${namedProvider}`} />
       )}
       {bulk === "online" && selected.size > 0 && <BulkUserMove identities={[...selected]} onDone={() => setSelected(new Set())} />}
       {bulk === "ready" && (
