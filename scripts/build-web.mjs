@@ -24,12 +24,18 @@ export function webIsStale() {
   return sources.some((s) => newest(s) > at);
 }
 
-/** Builds the web when stale; throws when the build fails. */
-export function ensureWebBuilt({ quiet = false } = {}) {
-  if (!webIsStale()) return false;
+/** Builds the web when stale (or always, with force); throws when the build fails. */
+export function ensureWebBuilt({ quiet = false, force = false } = {}) {
+  if (!force && !webIsStale()) return false;
   if (!quiet) process.stderr.write("Building the web admin center (web/dist)…\n");
   const vite = join(root, "node_modules", "vite", "bin", "vite.js");
-  const r = spawnSync(process.execPath, [vite, "build", "web", "--logLevel", "warn"], { cwd: root, stdio: quiet ? "pipe" : "inherit" });
+  // Always the production build: under a test runner NODE_ENV is "test", which would bundle React's
+  // development build (twice the size, slower) into web/dist.
+  const r = spawnSync(process.execPath, [vite, "build", "web", "--logLevel", "warn"], {
+    cwd: root,
+    stdio: quiet ? "pipe" : "inherit",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
   if (r.status !== 0) {
     throw new Error(`The web build failed (exit ${r.status}):\n${r.stderr?.toString() ?? ""}${r.stdout?.toString() ?? ""}`);
   }
@@ -38,7 +44,7 @@ export function ensureWebBuilt({ quiet = false } = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    ensureWebBuilt();
+    ensureWebBuilt({ force: process.argv.includes("--force") });
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
