@@ -318,6 +318,15 @@ describe("callplane, the binary", () => {
       cli(["--server", url, "--token", helpdesk, "conferencing", "reset-pin", replaced.userPrincipalName, "--json"]),
       cli(["--server", url, "--token", helpdesk, "conferencing", "set", replaced.userPrincipalName, "--reset-pin"]),
     ]);
+    // The account chooses its own password, then signs in with it.
+    const changed = await cli(["--server", url, "--username", "ops", "password"], 45_000, {
+      CALLPLANE_PASSWORD: password,
+      CALLPLANE_NEW_PASSWORD: "ops chose this one",
+    });
+    expect(changed.code, show(changed)).toBe(0);
+    const withNew = await cli(["--server", url, "--username", "ops", "whoami"], 45_000, { CALLPLANE_PASSWORD: "ops chose this one" });
+    expect(withNew.code, show(withNew)).toBe(0);
+    expect(withNew.stdout).toContain("account");
     // The helpdesk resets a PIN (shown once), and may change nothing else.
     expect(pinReset.code, show(pinReset)).toBe(0);
     expect(parsed<{ pin: string }>(pinReset).pin).toMatch(/^\d{5}$/);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { kv, run, table } from "../cli/cli.ts";
+import { ApiError, askPassword } from "../cli/client.ts";
 import type { AccountView, PrincipalView, TokenView } from "./auth.service.ts";
 import { roles } from "./permissions.ts";
 
@@ -137,6 +138,29 @@ export function registerAuthCommands(program: Command): void {
             ["description", "May"],
           ]),
       }),
+    );
+  program
+    .command("password")
+    .description(
+      "Change the signed-in account's password (with --server and --username): current from CALLPLANE_PASSWORD, new from CALLPLANE_NEW_PASSWORD, or asked",
+    )
+    .action(async (_o, cmd: Command) =>
+      run(
+        cmd,
+        async (api) => {
+          const currentPassword = process.env.CALLPLANE_PASSWORD ?? (await askPassword("Current password: "));
+          let newPassword = process.env.CALLPLANE_NEW_PASSWORD;
+          if (newPassword === undefined) {
+            newPassword = await askPassword("New password (at least 12 characters): ");
+            if ((await askPassword("The new password again: ")) !== newPassword) {
+              throw new ApiError(400, "invalid_input", "The two new passwords differ: nothing was changed.");
+            }
+          }
+          await api.call<null>("POST", "/auth/password", { body: { currentPassword, newPassword } });
+          return { changed: true };
+        },
+        { human: () => "The password is changed; other sessions of the account have ended." },
+      ),
     );
   program
     .command("whoami")

@@ -92,7 +92,8 @@ export function localActor(): string {
   return `local:${name}`;
 }
 
-async function askPassword(prompt: string): Promise<string> {
+/** Asks for a password on the terminal without echoing it. */
+export async function askPassword(prompt: string): Promise<string> {
   if (!process.stdin.isTTY) {
     throw new ApiError(401, "unauthenticated", "No password: set CALLPLANE_PASSWORD, or run the command on a terminal to be asked.");
   }
