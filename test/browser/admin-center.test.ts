@@ -226,6 +226,7 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     await page.getByRole("link", { name: "Audio conferencing" }).click();
     await page.getByRole("heading", { name: "Users by provider" }).waitFor();
     expect(await page.getByRole("region", { name: "Users to move" }).count()).toBe(0);
+    await page.getByText("Every user with an Audio Conferencing licence has Microsoft as their audio conferencing provider.").waitFor();
     expect((await api<UserPage>("/users?readyForAudioConferencing=true&limit=0")).total).toBe(0);
     await screenshot(page, "conferencing-banner-gone");
   });

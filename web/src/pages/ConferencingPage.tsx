@@ -26,6 +26,11 @@ export default function ConferencingPage() {
           <Link to="/users?view=ready">See them in Users</Link>
         </section>
       )}
+      {summary.data && !summary.data.banner && (
+        <p className="success" role="status">
+          Every user with an Audio Conferencing licence has Microsoft as their audio conferencing provider.
+        </p>
+      )}
       {moving && summary.data?.banner && (
         <BulkMove
           source={{ ready: true }}
