@@ -1,6 +1,6 @@
 // Bulk jobs: start a move to Microsoft from a pasted list, an uploaded CSV or a provider (a dry-run
 // preview first), and the jobs so far.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { apiGet, useSession } from "../api.ts";
 import { BulkMove, type MoveSource } from "../BulkMove.tsx";
 import { Link } from "../router.tsx";
@@ -137,7 +137,15 @@ function NewJob() {
 
 export default function JobsPage() {
   const session = useSession();
-  const jobs = useAsync(() => apiGet<Job[]>("/jobs", { limit: 50 }), "jobs");
+  const [tick, setTick] = useState(0);
+  const jobs = useAsync(() => apiGet<Job[]>("/jobs", { limit: 50 }), `jobs:${tick}`);
+  // While a job runs, the list follows its progress.
+  const running = (jobs.data ?? []).some((j) => j.status === "pending" || j.status === "running");
+  useEffect(() => {
+    if (!running || jobs.loading) return;
+    const t = setTimeout(() => setTick((n) => n + 1), 1000);
+    return () => clearTimeout(t);
+  }, [running, jobs.loading]);
   return (
     <div className="page">
       <PageHeader title="Bulk jobs" />
@@ -180,7 +188,9 @@ export default function JobsPage() {
                     <td>
                       <JobStatus job={j} />
                     </td>
-                    <td className="num">{fmt.format(j.total)}</td>
+                    <td className="num">
+                      {j.status === "completed" ? fmt.format(j.total) : `${fmt.format(j.processed)} of ${fmt.format(j.total)}`}
+                    </td>
                     <td className="num">{fmt.format(j.summary.changed)}</td>
                     <td className="num">{fmt.format(j.summary.unchanged)}</td>
                     <td className="num">{fmt.format(j.summary.failed)}</td>
