@@ -3,6 +3,7 @@ import { createApiToken } from "../../src/auth/auth.service.ts";
 import type { Role } from "../../src/auth/permissions.ts";
 import { buildServer, type ServerOptions } from "../../src/http/server.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { watchOutput } from "./leak-watch.ts";
 
 /** An API token with this role, created through the service as a global administrator would. */
 export async function tokenFor(rt: Runtime, role: Role = "global-admin", name = `test-${role}`): Promise<string> {
@@ -20,7 +21,10 @@ export async function buildTestServer(rt: Runtime, role: Role = "global-admin", 
   const inject = app.inject.bind(app) as (o: InjectOptions) => ReturnType<FastifyInstance["inject"]>;
   const signed = (o: InjectOptions | string) => {
     const opts2: InjectOptions = typeof o === "string" ? { url: o } : o;
-    return inject({ ...opts2, headers: { authorization: `Bearer ${token}`, ...(opts2.headers ?? {}) } });
+    return inject({ ...opts2, headers: { authorization: `Bearer ${token}`, ...(opts2.headers ?? {}) } }).then((res) => {
+      watchOutput(`${JSON.stringify(res.headers)}\n${res.body}`);
+      return res;
+    });
   };
   (app as unknown as { inject: typeof signed }).inject = signed;
   return app;

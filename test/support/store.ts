@@ -4,6 +4,7 @@ import path from "node:path";
 import pg from "pg";
 import type { Ctx } from "../../src/core/context.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
+import { assertNoSecretLeaked } from "./leak-watch.ts";
 
 /** Which store the suite runs on: PostgreSQL when DATABASE_URL is set, else PGlite in memory. */
 export const storeKind = process.env.DATABASE_URL ? "postgres" : "pglite";
@@ -46,9 +47,13 @@ export async function openTestRuntime(): Promise<TestRuntime> {
     outboxDir,
     tenantCtx: () => runtime.ctx(undefined, "test"),
     async close() {
-      await runtime.close();
-      await dropDatabase?.();
-      rmSync(outboxDir, { recursive: true, force: true });
+      try {
+        await assertNoSecretLeaked(runtime, outboxDir);
+      } finally {
+        await runtime.close();
+        await dropDatabase?.();
+        rmSync(outboxDir, { recursive: true, force: true });
+      }
     },
   };
 }
