@@ -12,13 +12,24 @@ export function registerAuditCommands(program: Command): void {
     .option("--actor <actor>", "the principal, e.g. account:alice, token:ci/0a1b2c3d4e5f, local:bob")
     .option("--job <id>")
     .option("--before <id>", "events older than this event id (paging)", int)
+    .option("--from <time>", "events at or after this time, e.g. 2026-11-23T08:00:00Z")
+    .option("--to <time>", "events before this time")
     .option("--limit <n>", "at most this many", int, 50)
     .action(async (o, cmd: Command) =>
       run(
         cmd,
         (api) =>
           api.call<AuditEvent[]>("GET", "/audit", {
-            query: { operation: o.operation, target: o.target, actor: o.actor, job: o.job, before: o.before, limit: o.limit },
+            query: {
+              operation: o.operation,
+              target: o.target,
+              actor: o.actor,
+              job: o.job,
+              before: o.before,
+              from: o.from,
+              to: o.to,
+              limit: o.limit,
+            },
           }),
         {
           human: (events) =>

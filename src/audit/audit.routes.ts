@@ -29,6 +29,8 @@ export function auditRoutes(api: Api, ctxOf: CtxOf): void {
           actor: z.string().max(200).optional(),
           job: z.uuid().optional(),
           before: z.coerce.number().int().min(1).optional(),
+          from: z.iso.datetime({ offset: true }).optional().describe("events at or after this time, e.g. 2026-11-23T00:00:00Z"),
+          to: z.iso.datetime({ offset: true }).optional().describe("events before this time"),
           limit: z.coerce.number().int().min(1).max(1000).optional(),
         }),
         response: { 200: z.array(auditEventView), ...errors },

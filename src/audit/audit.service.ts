@@ -51,6 +51,10 @@ export interface AuditQuery {
   jobId?: string;
   /** Only events with an id lower than this (for paging back in time). */
   before?: number;
+  /** Only events at or after this time (ISO 8601). */
+  from?: string;
+  /** Only events before this time (ISO 8601). */
+  to?: string;
   limit?: number;
 }
 
@@ -78,6 +82,8 @@ export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEve
           ${q.actor ? sql`and actor = ${q.actor}` : sql``}
           ${q.jobId ? sql`and job_id = ${q.jobId}::uuid` : sql``}
           ${q.before ? sql`and id < ${q.before}` : sql``}
+          ${q.from ? sql`and at >= ${q.from}::timestamptz` : sql``}
+          ${q.to ? sql`and at < ${q.to}::timestamptz` : sql``}
         order by id desc
         limit ${limit}`,
   );

@@ -96,11 +96,6 @@ export default function AuditPage() {
       <Load state={state} what="the audit log">
         {(page) => (
           <>
-            {page.partial ? (
-              <p role="note">
-                Many events in this log are newer than the range: this page shows what was found so far; “Older” continues the search.
-              </p>
-            ) : null}
             {page.events.length === 0 ? (
               <Empty>{filtered ? "No events match these filters." : "No events yet."}</Empty>
             ) : (
