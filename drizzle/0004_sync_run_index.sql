@@ -1,0 +1,1 @@
+CREATE INDEX "audit_events_sync_runs" ON "audit_events" USING btree ("tenant_id","id") WHERE "audit_events"."operation" = 'directory.sync';
