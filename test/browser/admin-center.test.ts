@@ -174,6 +174,22 @@ describeBrowser("admin center: the seed's steps in Chromium", () => {
     await screenshot(page, "users-sorted-by-display-name");
   });
 
+  it("adds a user: the API's refusal next to the field, then the new user's properties", async () => {
+    await page.getByRole("link", { name: "Users", exact: true }).click();
+    await page.getByRole("button", { name: "Add a user…" }).click();
+    const upnField = page.getByLabel("User principal name");
+    await upnField.fill("not-an-upn");
+    await page.getByLabel("Usage location").fill("GB");
+    await page.getByRole("button", { name: "Add user" }).click();
+    await expect.poll(() => upnField.getAttribute("aria-invalid")).toBe("true");
+    await screenshot(page, "users-add-refused");
+    await upnField.fill("new.person@contoso.com");
+    await page.getByLabel("Display name").fill("New Person");
+    await page.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("heading", { name: "New Person", level: 1 }).waitFor();
+    expect(page.url()).toContain("/users/new.person%40contoso.com");
+  });
+
   it("a setting the API refuses shows the API's message next to its field", async () => {
     await page.getByRole("link", { name: "Audio conferencing" }).click();
     const pin = page.getByLabel(/PIN length/);

@@ -1,11 +1,11 @@
 // Users: a server-side paginated, sortable, searchable table with the admin center's filters. The
 // filters, sort and page live in the query string; only the page of users shown is ever fetched.
-import { useEffect, useMemo, useRef, useState } from "react";
-import { apiGet, seg, useSession } from "../api.ts";
+import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
+import { apiGet, apiSend, seg, useSession } from "../api.ts";
 import { BulkMove, BulkUserMove } from "../BulkMove.tsx";
 import { Link, navigate, useLocation, withQuery } from "../router.tsx";
 import { type LifecycleState, lifecycleLabel, lifecycleStates, type Provider, type User, type UserPage } from "../types.ts";
-import { Badge, Empty, ErrorBox, fmt, PageHeader, useAsync } from "../ui.tsx";
+import { Badge, Empty, ErrorBox, Field, fieldError, fmt, PageHeader, useAsync } from "../ui.tsx";
 
 const PAGE_SIZE = 50;
 
@@ -98,6 +98,7 @@ export default function UsersPage() {
     if (!typed.current) setSearchText(f.search);
   }, [f.search]);
 
+  const [adding, setAdding] = useState(false);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulk, setBulk] = useState<null | "selection" | "ready" | "online" | "provider">(null);
   // A new filter is a new set of users: the selection does not carry over.
@@ -137,7 +138,14 @@ export default function UsersPage() {
 
   return (
     <div className="page">
-      <PageHeader title="Users" />
+      <PageHeader title="Users">
+        {session.can("users.write") && (
+          <button type="button" className="btn" aria-expanded={adding} onClick={() => setAdding(!adding)}>
+            Add a user…
+          </button>
+        )}
+      </PageHeader>
+      {adding && <AddUser onCancel={() => setAdding(false)} />}
       <form className="card toolbar" aria-label="Filter users" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="users-search">Search</label>
@@ -354,5 +362,49 @@ export default function UsersPage() {
         </nav>
       )}
     </div>
+  );
+}
+
+/** Adds a cloud user (callplane users add), then opens its properties. */
+function AddUser({ onCancel }: { onCancel: () => void }) {
+  const [upn, setUpn] = useState("");
+  const [displayName, setDisplayName] = useState("");
+  const [usageLocation, setUsageLocation] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const user = await apiSend<User>("POST", "/users", {
+        userPrincipalName: upn.trim(),
+        displayName: displayName.trim() || undefined,
+        usageLocation: usageLocation.trim() || undefined,
+      });
+      navigate(`/users/${seg(user.userPrincipalName)}`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const upnError = fieldError(error, "userPrincipalName", /user principal name|UPN/i);
+  const locationError = fieldError(error, "usageLocation", /^Usage location/i);
+  return (
+    <form className="card toolbar" onSubmit={submit} aria-label="Add a user">
+      <Field label="User principal name" error={upnError}>
+        {(p) => <input {...p} required value={upn} placeholder="alice@contoso.com" onChange={(e) => setUpn(e.target.value)} />}
+      </Field>
+      <Field label="Display name">{(p) => <input {...p} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />}</Field>
+      <Field label="Usage location" error={locationError}>
+        {(p) => (
+          <input {...p} value={usageLocation} maxLength={2} size={3} placeholder="US" onChange={(e) => setUsageLocation(e.target.value)} />
+        )}
+      </Field>
+      <button type="submit" className="btn btn-primary">
+        Add user
+      </button>
+      <button type="button" className="btn" onClick={onCancel}>
+        Cancel
+      </button>
+      <ErrorBox error={upnError || locationError ? null : error} />
+    </form>
   );
 }
