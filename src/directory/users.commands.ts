@@ -28,7 +28,11 @@ export function registerUserCommands(program: Command): void {
     .option("--unlicensed", "only users without an Audio Conferencing licence")
     .option("--ready-for-audio-conferencing", "licensed for Audio Conferencing but not on Microsoft (the banner's users)")
     .option("--source <source>", "on-premises or cloud")
+    .option("--homing <homing>", "online or on-premises: where the user is homed")
+    .option("--lifecycle <state>", "a lifecycle state (InterpretedUserType), e.g. HybridOnpremSfBUserNeedsProvisioning")
     .option("--search <text>", "part of a UPN, name, SIP address or alias")
+    .option("--sort <key>", "displayName, userPrincipalName, provider or lifecycle (default userPrincipalName)")
+    .option("--desc", "sort in descending order")
     .option("--limit <n>", "users per page (at most 1000)", int, 50)
     .option("--offset <n>", "users to skip", int, 0)
     .action(async (o, cmd: Command) =>
@@ -41,7 +45,11 @@ export function registerUserCommands(program: Command): void {
               licensed: o.licensed ? true : o.unlicensed ? false : undefined,
               readyForAudioConferencing: o.readyForAudioConferencing ? true : undefined,
               source: o.source,
+              homing: o.homing,
+              lifecycle: o.lifecycle,
               search: o.search,
+              sort: o.sort,
+              order: o.desc ? "desc" : undefined,
               limit: o.limit,
               offset: o.offset,
             },
