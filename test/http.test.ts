@@ -732,7 +732,11 @@ const badCases: BadCase[] = [
     }),
     status: 400,
     code: "service_number_not_on_bridge",
-    check: (e) => expect(e.message).toContain("+14255550100"),
+    check: (e) => {
+      expect(e.message).toContain("+14255550100");
+      // Named as the field it is about, for a form to show it there.
+      expect(e.details).toEqual([{ path: "body.serviceNumber", message: e.message }]);
+    },
   },
   {
     name: "a toll-free number given as the toll number",
@@ -745,7 +749,10 @@ const badCases: BadCase[] = [
     request: () => ({ method: "PATCH", url: "/conferencing/settings", payload: { pinLength: 3 } }),
     status: 400,
     code: "invalid_input",
-    check: (e) => expect(e.message).toContain("4 to 12"),
+    check: (e) => {
+      expect(e.message).toContain("4 to 12");
+      expect(e.details.map((d) => d.path)).toEqual(["body.pinLength"]);
+    },
   },
   {
     name: "a PIN length over 12",

@@ -40,7 +40,8 @@ export function printError(err: unknown, json: boolean): number {
       process.stdout.write(`${JSON.stringify({ error: { code, message: err.message, details: err.details } }, null, 2)}\n`);
     } else {
       process.stderr.write(`error: ${err.message}\n`);
-      const extra = err.details.filter((d) => d.path !== "provider");
+      // A detail that only repeats the message (naming the field for a form) adds nothing here.
+      const extra = err.details.filter((d) => d.path !== "provider" && d.message !== err.message);
       for (const d of extra.slice(0, 20)) process.stderr.write(`  ${d.path ? `${d.path}: ` : ""}${d.message}\n`);
     }
     return exit;

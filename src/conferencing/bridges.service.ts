@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, atField } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
 import { normalizeServiceNumber } from "./tel-uri.ts";
 
@@ -132,9 +132,11 @@ export interface SetBridgeInput {
 export async function setBridge(ctx: Ctx, ref: string | undefined, input: SetBridgeInput): Promise<Bridge> {
   return inTransaction(ctx, async (tx) => {
     const before = await findBridge(tx, ref);
-    const toll = input.defaultServiceNumber ? numberOnBridge(before, input.defaultServiceNumber, "toll") : before.defaultServiceNumber;
+    const toll = input.defaultServiceNumber
+      ? atField("body.defaultServiceNumber", () => numberOnBridge(before, input.defaultServiceNumber ?? "", "toll"))
+      : before.defaultServiceNumber;
     const tollFree = input.defaultTollFreeServiceNumber
-      ? numberOnBridge(before, input.defaultTollFreeServiceNumber, "toll-free")
+      ? atField("body.defaultTollFreeServiceNumber", () => numberOnBridge(before, input.defaultTollFreeServiceNumber ?? "", "toll-free"))
       : before.defaultTollFreeServiceNumber;
     const name = input.name?.trim() || before.name;
     if (input.setDefault) await tx.db.execute(sql`update bridges set is_default = false where tenant_id = ${tx.tenantId}`);

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, atField } from "../core/errors.ts";
 import { cryptoRng, type Rng } from "../core/random.ts";
 import { countReadyForAudioConferencing, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
 import { type DialInEmail, writeOutbox } from "../notify/email.ts";
@@ -261,9 +261,11 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
   } else {
     conferenceId = await allocateConferenceId(ctx, bridge, rng);
   }
-  const serviceNumber = opts.serviceNumber ? numberOnBridge(bridge, opts.serviceNumber, "toll") : bridge.defaultServiceNumber;
+  const serviceNumber = opts.serviceNumber
+    ? atField("body.serviceNumber", () => numberOnBridge(bridge, opts.serviceNumber ?? "", "toll"))
+    : bridge.defaultServiceNumber;
   const tollFree = opts.tollFreeServiceNumber
-    ? numberOnBridge(bridge, opts.tollFreeServiceNumber, "toll-free")
+    ? atField("body.tollFreeServiceNumber", () => numberOnBridge(bridge, opts.tollFreeServiceNumber ?? "", "toll-free"))
     : bridge.defaultTollFreeServiceNumber;
   const settings = await getConferencingSettings(ctx);
   const pin = generatePin(settings.pinLength, rng);
@@ -386,12 +388,12 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
       await assertConferenceIdFree(tx, bridge, conferenceId, userId);
     }
     const serviceNumber = opts.serviceNumber
-      ? numberOnBridge(bridge, opts.serviceNumber, "toll")
+      ? atField("body.serviceNumber", () => numberOnBridge(bridge, opts.serviceNumber ?? "", "toll"))
       : movingBridge
         ? bridge.defaultServiceNumber
         : current.service_number;
     const tollFree = opts.tollFreeServiceNumber
-      ? numberOnBridge(bridge, opts.tollFreeServiceNumber, "toll-free")
+      ? atField("body.tollFreeServiceNumber", () => numberOnBridge(bridge, opts.tollFreeServiceNumber ?? "", "toll-free"))
       : movingBridge
         ? bridge.defaultTollFreeServiceNumber
         : current.toll_free_service_number;

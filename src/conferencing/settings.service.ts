@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, atField } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
 import { validatePinLength } from "./pin.ts";
 
@@ -85,7 +85,7 @@ export async function setConferencingSettings(ctx: Ctx, patch: SettingsPatch): P
     for (const [key, value] of Object.entries(patch) as [keyof ConferencingSettings, unknown][]) {
       if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
     }
-    next.pinLength = validatePinLength(next.pinLength);
+    next.pinLength = atField("body.pinLength", () => validatePinLength(next.pinLength));
     if (next.sendEmailFromAddress !== null && !EMAIL.test(next.sendEmailFromAddress)) {
       throw new AppError(
         "invalid_input",

@@ -66,6 +66,19 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Runs `fn`; an AppError it throws without details comes out naming the input field it is about
+ * (`details: [{ path, message }]`), so a form can show the message next to that field.
+ */
+export function atField<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof AppError && err.details.length === 0) throw new AppError(err.code, err.message, [{ path, message: err.message }]);
+    throw err;
+  }
+}
+
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCodes, value);
 }

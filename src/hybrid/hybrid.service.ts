@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, atField } from "../core/errors.ts";
 import { ON_PREM_HOSTING_PROVIDER, ONLINE_HOSTING_PROVIDER, type OnPremUserObject } from "../directory/directory-source.ts";
 import { changedFields, currentValues, type ObjectRow, syncedUserSelect, syncedValues, toObject } from "../directory/sync.service.ts";
 import { getUserById, PHONE_SYSTEM_PLAN, resolveIdentities, type UserView } from "../directory/users.service.ts";
@@ -242,7 +242,10 @@ export async function setOnPremUser(ctx: Ctx, identity: string, input: SetOnPrem
   if (input.enterpriseVoiceEnabled === undefined && input.lineUri === undefined) {
     throw new AppError("invalid_input", "Nothing to change: give --enterprise-voice-enabled true|false and/or --line-uri tel:+E164.");
   }
-  const lineUri = input.lineUri === undefined || input.lineUri === null ? input.lineUri : normalizeLineUri(input.lineUri);
+  const lineUri =
+    input.lineUri === undefined || input.lineUri === null
+      ? input.lineUri
+      : atField("body.lineUri", () => normalizeLineUri(input.lineUri ?? ""));
   return inTransaction(ctx, async (tx) => {
     const o = await findObject(tx, identity, "enabled for hybrid voice");
     if (!o.sip_enabled) throw notSfbEnabled(o);
