@@ -2,12 +2,14 @@
 // center; the admin center is a navigation and the page the path names.
 import { type ComponentType, useEffect, useRef } from "react";
 import { apiGet, currentTenant, type Permission, setTenant, signOut, useSession } from "./api.ts";
+import AccessPage from "./pages/AccessPage.tsx";
 import AuditPage from "./pages/AuditPage.tsx";
 import ChangePasswordPage from "./pages/ChangePasswordPage.tsx";
 import ConferencingPage from "./pages/ConferencingPage.tsx";
 import DashboardPage from "./pages/DashboardPage.tsx";
 import JobPage from "./pages/JobPage.tsx";
 import JobsPage from "./pages/JobsPage.tsx";
+import LicencesPage from "./pages/LicencesPage.tsx";
 import SignInPage from "./pages/SignInPage.tsx";
 import SyncPage from "./pages/SyncPage.tsx";
 import UserPage from "./pages/UserPage.tsx";
@@ -33,6 +35,8 @@ const routes: RouteDef[] = [
   { path: "/voice", page: VoicePage, title: "Voice" },
   { path: "/sync", page: SyncPage, title: "Directory sync" },
   { path: "/audit", page: AuditPage, title: "Audit log" },
+  { path: "/licences", page: LicencesPage, title: "Licences" },
+  { path: "/access", page: AccessPage, title: "Access" },
 ];
 
 const nav: { to: string; label: string; permission: Permission }[] = [
@@ -43,6 +47,8 @@ const nav: { to: string; label: string; permission: Permission }[] = [
   { to: "/voice", label: "Voice", permission: "voice.read" },
   { to: "/sync", label: "Directory sync", permission: "audit.read" },
   { to: "/audit", label: "Audit log", permission: "audit.read" },
+  { to: "/licences", label: "Licences", permission: "licences.read" },
+  { to: "/access", label: "Access", permission: "auth.admin" },
 ];
 
 export function App() {

@@ -305,20 +305,76 @@ function SettingsCard() {
 }
 
 function Providers() {
+  const session = useSession();
   const providers = useAsync(() => apiGet<Provider[]>("/conferencing/providers"), "providers");
+  const [name, setName] = useState("");
+  const [domain, setDomain] = useState("");
+  const [url, setUrl] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<string | null>(null);
+
+  const add = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const p = await apiSend<Provider>("POST", "/conferencing/providers", { name, domain, url: url.trim() || undefined });
+      setDone(`Provider ${p.identity} added.`);
+      setName("");
+      setDomain("");
+      setUrl("");
+      providers.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const nameError = fieldError(error, "name", /provider name is empty|provider with that name/);
+  const domainError = fieldError(error, "domain", /domain/i);
+  const urlError = fieldError(error, "url", /URL/);
   return (
     <section className="card" aria-labelledby="providers-h">
       <h2 id="providers-h">Providers</h2>
       {providers.loading && !providers.data && <Loading />}
       <ErrorBox error={providers.error} retry={providers.reload} />
-      {providers.data && (
-        <ul>
+      {providers.data?.length === 0 && <Empty>No providers.</Empty>}
+      {providers.data && providers.data.length > 0 && (
+        <ul id="providers-list">
           {providers.data.map((p) => (
             <li key={p.identity}>
               {p.identity} <span className="muted">{p.domain}</span> {p.isMicrosoft && <Badge tone="info">Microsoft</Badge>}
             </li>
           ))}
         </ul>
+      )}
+      {done && (
+        <p className="success" role="status">
+          {done}
+        </p>
+      )}
+      {session.can("conferencing.write") && (
+        <>
+          <h3 id="add-provider-h">Add provider</h3>
+          <form className="toolbar" onSubmit={(e) => void add(e)} aria-labelledby="add-provider-h">
+            <Field label="Provider name" error={nameError}>
+              {(p) => <input {...p} value={name} required placeholder="PGi" onChange={(e) => setName(e.target.value)} />}
+            </Field>
+            <Field label="Provider domain" error={domainError}>
+              {(p) => <input {...p} value={domain} required placeholder="pgi.com" onChange={(e) => setDomain(e.target.value)} />}
+            </Field>
+            <Field label="Provider URL (optional)" error={urlError}>
+              {(p) => <input {...p} value={url} type="url" onChange={(e) => setUrl(e.target.value)} />}
+            </Field>
+            <button type="submit" className="btn btn-primary" disabled={busy}>
+              {busy ? "Adding…" : "Add provider"}
+            </button>
+          </form>
+          <ErrorBox error={error && !nameError && !domainError && !urlError ? error : null} />
+        </>
       )}
     </section>
   );

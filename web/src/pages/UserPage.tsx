@@ -21,6 +21,7 @@ import type {
 } from "../types.ts";
 import { lifecycleLabel } from "../types.ts";
 import { Badge, Empty, ErrorBox, Field, fieldError, Loading, PageHeader, useAsync, when } from "../ui.tsx";
+import { UserAcpSection } from "./UserAcpSection.tsx";
 
 type AcpEntry = z.infer<typeof acpEntryView>;
 
@@ -47,6 +48,7 @@ export default function UserPage({ id }: { id: string }) {
             <Licences user={user.data} onChange={refresh} />
           </div>
           <Conferencing user={user.data} version={version} onChange={refresh} />
+          {user.data.provider.kind !== "microsoft" && <UserAcpSection user={user.data} version={version} onChange={refresh} />}
           <Voice user={user.data} version={version} onChange={refresh} />
         </>
       )}
