@@ -64,13 +64,35 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     expect(await page.locator("body").innerText()).not.toContain(password);
 
     // The account signs in with it (and is asked to choose its own).
-    const res = await fetch(`${ac.url}/api/v1/auth/sign-in`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "reader1", password }),
-    });
+    const signInAs = (pw: string) =>
+      fetch(`${ac.url}/api/v1/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "reader1", password: pw }),
+      });
+    const res = await signInAs(password);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { mustChangePassword: boolean }).mustChangePassword).toBe(true);
+
+    // Set role (the drop-down alone changes nothing), reset the password (a new one, shown once), disable.
+    const row = page.locator("#accounts-table tr", { hasText: "reader1" });
+    await page.getByLabel("Role of reader1").selectOption("helpdesk");
+    await row.getByRole("button", { name: "Set role of reader1" }).click();
+    await page.getByText("reader1 is now helpdesk.").waitFor();
+    await row.getByRole("button", { name: "Reset password of reader1" }).click();
+    const again = page.getByTestId("one-time-password");
+    await again.waitFor();
+    const second = (await again.innerText()).trim();
+    expect(second).not.toBe(password);
+    expect((await signInAs(password)).status).toBe(401);
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    await row.getByRole("button", { name: "Disable reader1" }).click();
+    await row.getByText("disabled").waitFor();
+    expect((await signInAs(second)).status).toBe(401);
+    await row.getByRole("button", { name: "Enable reader1" }).click();
+    await row.getByText("enabled").waitFor();
+    expect((await signInAs(second)).status).toBe(200);
+    expect((await api<{ name: string; role: string }[]>("/auth/accounts")).find((a) => a.name === "reader1")?.role).toBe("helpdesk");
   });
 
   it("Access: an API token is shown once, works, and stops working once revoked in the page", async () => {

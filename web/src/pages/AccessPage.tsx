@@ -171,7 +171,8 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
 
   const nameError = fieldError(createError, "name", /account name|An account with that name/);
   const passwordError = fieldError(createError, "password", /password/i);
-  const generalCreate = createError && !nameError && !passwordError ? createError : null;
+  const roleError = fieldError(createError, "role");
+  const generalCreate = createError && !nameError && !passwordError && !roleError ? createError : null;
 
   return (
     <section className="card" aria-labelledby="accounts-h">
@@ -196,23 +197,13 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
                 <tr key={a.id}>
                   <th scope="row">{a.name}</th>
                   <td>
-                    <label className="sr-only" htmlFor={`role-${a.id}`}>
-                      Role of {a.name}
-                    </label>
-                    <select
-                      id={`role-${a.id}`}
-                      value={a.role}
-                      onChange={(e) => {
-                        const next = e.target.value;
-                        void act(() => apiSend("PATCH", `/auth/accounts/${seg(a.name)}`, { role: next }), `${a.name} is now ${next}.`);
-                      }}
-                    >
-                      {(roles.length ? roles : [{ role: a.role, description: "" }]).map((r) => (
-                        <option key={r.role} value={r.role}>
-                          {r.role}
-                        </option>
-                      ))}
-                    </select>
+                    <RoleChange
+                      account={a}
+                      roles={roles}
+                      onSet={(next) =>
+                        act(() => apiSend("PATCH", `/auth/accounts/${seg(a.name)}`, { role: next }), `${a.name} is now ${next}.`)
+                      }
+                    />
                   </td>
                   <td>
                     {a.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">enabled</Badge>}{" "}
@@ -264,7 +255,7 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
         <Field label="Account name" error={nameError}>
           {(p) => <input {...p} value={name} required autoComplete="off" onChange={(e) => setName(e.target.value)} />}
         </Field>
-        <Field label="Role" error={fieldError(createError, "role")}>
+        <Field label="Role" error={roleError}>
           {(p) => <RoleSelect roles={roles} value={role} onChange={setRole} props={p} />}
         </Field>
         <Field
@@ -282,6 +273,30 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
       </form>
       <ErrorBox error={generalCreate} />
     </section>
+  );
+}
+
+/** A role drop-down and its button: choosing with the arrow keys changes nothing until "Set role". */
+function RoleChange({ account, roles, onSet }: { account: Account; roles: RoleInfo[]; onSet: (role: string) => Promise<unknown> }) {
+  const [role, setRole] = useState(account.role);
+  useEffect(() => setRole(account.role), [account.role]);
+  const id = `role-${account.id}`;
+  return (
+    <span className="toolbar">
+      <label className="sr-only" htmlFor={id}>
+        Role of {account.name}
+      </label>
+      <select id={id} value={role} onChange={(e) => setRole(e.target.value)}>
+        {(roles.length ? roles : [{ role: account.role, description: "" }]).map((r) => (
+          <option key={r.role} value={r.role}>
+            {r.role}
+          </option>
+        ))}
+      </select>
+      <button type="button" className="btn" disabled={role === account.role} onClick={() => void onSet(role)}>
+        Set role<span className="sr-only"> of {account.name}</span>
+      </button>
+    </span>
   );
 }
 
