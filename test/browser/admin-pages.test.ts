@@ -32,6 +32,14 @@ describeBrowser("admin center: access, licences, providers and third-party entri
 
   const nav = () => page.getByRole("navigation", { name: "Admin center" });
 
+  /** Every input, select and textarea of the page has a label (a screen reader names it). */
+  async function unnamedControls(): Promise<string[]> {
+    await page.waitForLoadState("networkidle");
+    return page.evaluate(`[...document.querySelectorAll("main input, main select, main textarea")]
+      .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+      .map((e) => e.outerHTML.slice(0, 120))`);
+  }
+
   it("Access: a new reader account's one-time password is shown once", async () => {
     await nav().getByRole("link", { name: "Access" }).click();
     await page.getByRole("heading", { name: "Access", level: 1 }).waitFor();
@@ -121,6 +129,11 @@ describeBrowser("admin center: access, licences, providers and third-party entri
 
     await tokens.getByRole("button", { name: "I have copied it" }).click();
     expect(await tokens.getByTestId("new-token").count()).toBe(0);
+    // Cancel leaves the token working and the focus back on its Revoke button.
+    await row.getByRole("button", { name: /Revoke/ }).click();
+    await tokens.getByRole("alertdialog").getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => row.getByRole("button", { name: /Revoke/ }).evaluate((b) => b.matches(":focus"))).toBe(true);
+    expect((await call()).status).toBe(200);
     await row.getByRole("button", { name: /Revoke/ }).click();
     const confirm = tokens.getByRole("alertdialog");
     await confirm.waitFor();
@@ -132,6 +145,7 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     expect(await row.getByRole("button", { name: /Revoke/ }).count()).toBe(0);
     expect((await call()).status).toBe(401);
     await screenshot(page, "access-page");
+    expect(await unnamedControls()).toEqual([]);
   });
 
   it("Licences: add a SKU, refuse a duplicate next to its field, change its seats", async () => {
@@ -159,6 +173,7 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     const skus = await api<{ skuPartNumber: string; seats: number; available: number }[]>("/licences");
     expect(skus.find((s) => s.skuPartNumber === "CALLPLANE_TEST")).toMatchObject({ seats: 25, available: 25 });
     await screenshot(page, "licences-page");
+    expect(await unnamedControls()).toEqual([]);
   });
 
   it("Audio conferencing: add a provider", async () => {
@@ -203,5 +218,6 @@ describeBrowser("admin center: access, licences, providers and third-party entri
       isDefault: true,
     });
     await screenshot(page, "user-third-party-entry");
+    expect(await unnamedControls()).toEqual([]);
   });
 });

@@ -392,7 +392,7 @@ function Tokens({ roles }: { roles: RoleInfo[] }) {
                   <td>{t.revokedAt ? <Badge tone="bad">revoked {when(t.revokedAt)}</Badge> : <Badge tone="good">active</Badge>}</td>
                   <td>
                     {!t.revokedAt && (
-                      <button type="button" className="btn-link" onClick={() => setConfirming(t)}>
+                      <button type="button" id={`revoke-${t.id}`} className="btn-link" onClick={() => setConfirming(t)}>
                         Revoke<span className="sr-only"> {t.name}</span>
                       </button>
                     )}
@@ -411,7 +411,16 @@ function Tokens({ roles }: { roles: RoleInfo[] }) {
           <button ref={confirmRef} type="button" className="btn btn-danger" onClick={() => void revoke(confirming)}>
             Yes, revoke
           </button>{" "}
-          <button type="button" className="btn" onClick={() => setConfirming(null)}>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => {
+              const id = confirming.id;
+              setConfirming(null);
+              // Back to the Revoke button the question came from, for a keyboard user.
+              requestAnimationFrame(() => document.getElementById(`revoke-${id}`)?.focus());
+            }}
+          >
             Cancel
           </button>
         </div>

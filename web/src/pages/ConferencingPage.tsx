@@ -361,10 +361,12 @@ function Providers() {
           <h3 id="add-provider-h">Add provider</h3>
           <form className="toolbar" onSubmit={(e) => void add(e)} aria-labelledby="add-provider-h">
             <Field label="Provider name" error={nameError}>
-              {(p) => <input {...p} value={name} required placeholder="PGi" onChange={(e) => setName(e.target.value)} />}
+              {(p) => <input {...p} value={name} required onChange={(e) => setName(e.target.value)} />}
             </Field>
             <Field label="Provider domain" error={domainError}>
-              {(p) => <input {...p} value={domain} required placeholder="pgi.com" onChange={(e) => setDomain(e.target.value)} />}
+              {(p) => (
+                <input {...p} value={domain} required placeholder="provider.example.com" onChange={(e) => setDomain(e.target.value)} />
+              )}
             </Field>
             <Field label="Provider URL (optional)" error={urlError}>
               {(p) => <input {...p} value={url} type="url" onChange={(e) => setUrl(e.target.value)} />}
