@@ -219,5 +219,30 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     });
     await screenshot(page, "user-third-party-entry");
     expect(await unnamedControls()).toEqual([]);
+
+    // Remove it again, after the browser's confirmation.
+    page.once("dialog", (d) => void d.accept());
+    await row.getByRole("button", { name: "Remove the Zoomline entry" }).click();
+    await acp.getByText("Removed the Zoomline entry.").waitFor();
+    await expect.poll(() => acp.locator("#acp-table tbody tr", { hasText: "Zoomline" }).count()).toBe(0);
+    const left = await api<{ name: string }[]>(`/users/${encodeURIComponent(upn ?? "")}/acp`);
+    expect(left.map((e) => e.name)).not.toContain("Zoomline");
+  });
+
+  it("Access: add a tenant (last: a second tenant brings the tenant switcher)", async () => {
+    await page.goto(`${ac.url}/access`);
+    const tenants = page.getByRole("region", { name: "Tenants" });
+    await tenants.locator("#tenants-table").waitFor();
+    await tenants.getByLabel("Tenant name").fill("Fabrikam");
+    await tenants.getByLabel("Tenant domain").fill("fabrikam.com");
+    await tenants.getByRole("button", { name: "Create tenant" }).click();
+    await tenants.locator("#tenants-table tr", { hasText: "fabrikam.com" }).waitFor();
+    await tenants.getByLabel("Tenant name").fill("Fabrikam");
+    await tenants.getByLabel("Tenant domain").fill("fabrikam2.com");
+    await tenants.getByRole("button", { name: "Create tenant" }).click();
+    await tenants.locator(".field-error", { hasText: "A tenant with that name already exists." }).waitFor();
+    const list = await api<{ name: string }[]>("/tenants");
+    expect(list.map((t) => t.name).sort()).toEqual(["Contoso", "Fabrikam"]);
+    await screenshot(page, "access-tenants");
   });
 });
