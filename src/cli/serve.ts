@@ -20,6 +20,10 @@ export function registerServeCommand(program: Command): void {
     .option("--port <port>", "port to listen on", int, 3000)
     .option("--demo-users <n>", "on a store with no tenant, build a demo tenant of this many users (0: none)", int, 2000)
     .option("--log", "log requests")
+    .option(
+      "--trust-proxy <addresses>",
+      "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)",
+    )
     .action(async (o, cmd: Command) => {
       const g = globals(cmd);
       const databaseUrl = process.env.DATABASE_URL;
@@ -37,7 +41,14 @@ export function registerServeCommand(program: Command): void {
         }
         // First run: a global administrator, with a one-time password printed once (never a default one).
         const admin = await ensureFirstAdmin(runtime.store.db, process.env.CALLPLANE_ADMIN_PASSWORD || undefined);
-        const app = await buildServer(runtime, { logger: o.log === true });
+        const trustProxy =
+          typeof o.trustProxy === "string"
+            ? o.trustProxy
+                .split(",")
+                .map((a: string) => a.trim())
+                .filter(Boolean)
+            : [];
+        const app = await buildServer(runtime, { logger: o.log === true, trustProxy });
         const address = await app.listen({ host: o.host, port: o.port });
         runtime.store.lock?.setServerUrl(address);
         process.stdout.write(

@@ -36,6 +36,11 @@ export interface ServerOptions {
    * server that listens; such requests are refused once it does.
    */
   localOperator?: LocalOperator;
+  /**
+   * Addresses of reverse proxies whose X-Forwarded-For is believed (e.g. `127.0.0.1` or `10.0.0.0/8`),
+   * so the audit log and the sign-in slow-down see the client's address, not the proxy's. Unset: none.
+   */
+  trustProxy?: string[];
 }
 
 /** The service context of a request: its tenant (X-Callplane-Tenant), its principal and where it came from. */
@@ -79,6 +84,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
     bodyLimit: 1024 * 1024,
     // Long enough for every path parameter's own limit (512) to answer with a field-level message.
     routerOptions: { maxParamLength: 1024 },
+    trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
     genReqId: () => randomUUID(),
     // Refusals the router makes before any hook runs: the same envelope and headers as the rest.
     frameworkErrors: (err, _req, res) => {
