@@ -1,10 +1,10 @@
 // The admin center pages for what only the CLI did before, walked in Chromium on a demo tenant as the
 // global administrator: accounts (a one-time password shown once), API tokens (shown once, working,
 // then revoked and refused), licences (add a SKU, change its seats), a new audio conferencing
-// provider, and a user's third-party provider entry.
+// provider, a user's third-party provider entry, and a tenant; a reader sees none of these changes.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type AdminCenter, describeBrowser, openAdminCenter, screenshot } from "./support.ts";
+import { type AdminCenter, describeBrowser, launchBrowser, openAdminCenter, screenshot, signIn } from "./support.ts";
 
 interface UserList {
   items: { userPrincipalName: string; provider: { kind: string; name: string | null } }[];
@@ -227,6 +227,31 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     await expect.poll(() => acp.locator("#acp-table tbody tr", { hasText: "Zoomline" }).count()).toBe(0);
     const left = await api<{ name: string }[]>(`/users/${encodeURIComponent(upn ?? "")}/acp`);
     expect(left.map((e) => e.name)).not.toContain("Zoomline");
+  });
+
+  it("a reader sees Licences without its changes, and neither the Access link nor its page", async () => {
+    const session = (await api<{ csrfToken: string }>("/auth/session")).csrfToken;
+    const res = await page.request.post(`${ac.url}/api/v1/auth/accounts`, {
+      data: { name: "viewer", role: "reader", password: "Viewer-password-123" },
+      headers: { "x-csrf-token": session },
+    });
+    expect(res.status(), await res.text()).toBe(201);
+    const reader = await launchBrowser();
+    try {
+      const rp = reader.page;
+      await signIn(rp, ac.url, "viewer", "Viewer-password-123");
+      const links = rp.getByRole("navigation", { name: "Admin center" });
+      await links.getByRole("link", { name: "Licences" }).click();
+      await rp.locator("#skus-table").waitFor();
+      expect(await links.getByRole("link", { name: "Access" }).count()).toBe(0);
+      expect(await rp.getByRole("region", { name: "Add a licence" }).count()).toBe(0);
+      expect(await rp.getByRole("button", { name: /Save/ }).count()).toBe(0);
+      await rp.goto(`${ac.url}/access`);
+      await rp.getByText("Accounts and API tokens are managed by global administrators.").waitFor();
+      expect(await rp.locator("#accounts-table").count()).toBe(0);
+    } finally {
+      await reader.close();
+    }
   });
 
   it("Access: add a tenant (last: a second tenant brings the tenant switcher)", async () => {
