@@ -960,7 +960,11 @@ describe("directory and configuration writes", () => {
     // A third-party provider entry, set and removed (Set-/Remove-CsUserAcp).
     const provider = await ok<Provider>("POST", "/conferencing/providers", { name: "Fabrikam Audio", domain: "fabrikam.com" }, 201);
     expect(provider).toMatchObject({ identity: "Fabrikam Audio", isMicrosoft: false });
-    await fails("POST", "/conferencing/providers", { name: "Fabrikam Audio", domain: "fabrikam.com" }, 409, "duplicate");
+    const dup = await fails("POST", "/conferencing/providers", { name: "Fabrikam Audio", domain: "fabrikam.com" }, 409, "duplicate");
+    // Errors about one field name it, for a form to show them there.
+    expect(dup.details.map((d) => d.path)).toEqual(["body.name"]);
+    const badDomain = await fails("POST", "/conferencing/providers", { name: "Other Audio", domain: "not a domain" }, 400, "invalid_input");
+    expect(badDomain.details).toEqual([{ path: "body.domain", message: badDomain.message }]);
     const entries = await ok<{ name: string; tollNumber: string | null }[]>("PUT", "/users/jsmith/acp", {
       name: "Fabrikam Audio",
       tollNumber: "+14255550199",

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { AppError } from "../core/errors.ts";
+import { AppError, fieldError } from "../core/errors.ts";
 import { type Db, rows } from "../store/db.ts";
 import {
   csrfTokenFor,
@@ -128,7 +128,7 @@ export async function createApiToken(
   input: { name: string; role: string; expiresInMs?: number },
 ): Promise<{ token: string; tokenInfo: TokenView }> {
   const name = input.name.trim();
-  if (!name) throw new AppError("invalid_input", "The token needs a name, e.g. the script or integration that uses it.");
+  if (!name) throw fieldError("body.name", "The token needs a name, e.g. the script or integration that uses it.");
   const role = roleOf(input.role);
   const t = newApiToken();
   const expiresAt = input.expiresInMs ? new Date(Date.now() + input.expiresInMs) : null;
@@ -236,13 +236,13 @@ export async function createAccount(
 ): Promise<{ account: AccountView; oneTimePassword: string | null }> {
   const name = input.name.trim();
   if (!ACCOUNT_NAME.test(name)) {
-    throw new AppError("invalid_input", `"${input.name}" is not an account name: use letters, digits and . _ @ - (at most 128).`);
+    throw fieldError("body.name", `"${input.name}" is not an account name: use letters, digits and . _ @ - (at most 128).`);
   }
   const role = roleOf(input.role);
   const generated = input.password === undefined ? oneTimePassword() : null;
   const password = input.password ?? generated ?? "";
   const problem = passwordProblem(password);
-  if (problem) throw new AppError("invalid_input", problem);
+  if (problem) throw fieldError("body.password", problem);
   const hash = await hashPassword(password);
   return db.transaction(async (tx) => {
     const [row] = await rows<AccountRow>(

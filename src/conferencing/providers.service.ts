@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, atField, fieldError } from "../core/errors.ts";
 import { matchesWildcard } from "../core/wildcard.ts";
 import { resolveUserId } from "../directory/users.service.ts";
 import { rows } from "../store/db.ts";
@@ -46,9 +46,9 @@ export async function findProvider(ctx: Ctx, name: string): Promise<Provider> {
 export async function addProvider(ctx: Ctx, input: { name: string; domain: string; url?: string }): Promise<Provider> {
   const name = input.name.trim();
   const domain = input.domain.trim().toLowerCase();
-  if (!name) throw new AppError("invalid_input", "The provider name is empty: give one such as InterCall.");
+  if (!name) throw fieldError("body.name", "The provider name is empty: give one such as InterCall.");
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) {
-    throw new AppError("invalid_input", `"${input.domain}" is not a domain name: give the provider's, such as intercall.com.`);
+    throw fieldError("body.domain", `"${input.domain}" is not a domain name: give the provider's, such as intercall.com.`);
   }
   return inTransaction(ctx, async (tx) => {
     await tx.db.execute(
@@ -140,10 +140,10 @@ export async function setUserAcp(ctx: Ctx, identity: string, input: SetUserAcpIn
     }
     const passcode = input.participantPasscode?.trim() || null;
     if (passcode !== null && !/^[0-9]{1,20}$/.test(passcode)) {
-      throw new AppError("invalid_input", `Participant passcode "${input.participantPasscode}" must be 1 to 20 digits.`);
+      throw fieldError("body.participantPasscode", `Participant passcode "${input.participantPasscode}" must be 1 to 20 digits.`);
     }
-    const toll = input.tollNumber ? normalizeServiceNumber(input.tollNumber) : null;
-    const tollFree = (input.tollFreeNumbers ?? []).map((n) => normalizeServiceNumber(n));
+    const toll = input.tollNumber ? atField("body.tollNumber", () => normalizeServiceNumber(input.tollNumber ?? "")) : null;
+    const tollFree = atField("body.tollFreeNumbers", () => (input.tollFreeNumbers ?? []).map((n) => normalizeServiceNumber(n)));
     const before = await listUserAcpEntries(tx, userId);
     const isDefault =
       input.isDefault ??

@@ -79,6 +79,11 @@ export function atField<T>(path: string, fn: () => T): T {
   }
 }
 
+/** An error about one input field: the message, and the field it names for a form (`body.name`). */
+export function fieldError(path: string, message: string, code: ErrorCode = "invalid_input"): AppError {
+  return new AppError(code, message, [{ path, message }]);
+}
+
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCodes, value);
 }
@@ -109,23 +114,35 @@ function pgErrorOf(err: unknown): PgLikeError | undefined {
 }
 
 /** Messages for unique constraints, keyed by constraint name, so a race still reads well. */
-const uniqueMessages: Record<string, { code: ErrorCode; message: string }> = {
+const uniqueMessages: Record<string, { code: ErrorCode; message: string; path?: string }> = {
   dial_in_users_bridge_conference_id: {
     code: "conference_id_taken",
     message: "That conference ID is already held by another user on this bridge: choose another, or omit it to have one generated.",
   },
-  users_tenant_upn: { code: "duplicate", message: "A user with that user principal name already exists." },
-  users_tenant_sip: { code: "duplicate", message: "A user with that SIP address already exists." },
-  users_tenant_alias: { code: "duplicate", message: "A user with that alias already exists." },
-  service_numbers_tenant_number: { code: "duplicate", message: "That service number is already on a bridge." },
-  bridges_tenant_name: { code: "duplicate", message: "A bridge with that name already exists." },
-  tenants_name: { code: "duplicate", message: "A tenant with that name already exists." },
-  accounts_name: { code: "duplicate", message: "An account with that name already exists." },
-  skus_tenant_part_number: { code: "duplicate", message: "A licence with that SKU part number already exists." },
-  providers_tenant_name: { code: "duplicate", message: "A provider with that name already exists." },
+  users_tenant_upn: { code: "duplicate", message: "A user with that user principal name already exists.", path: "body.userPrincipalName" },
+  users_tenant_sip: { code: "duplicate", message: "A user with that SIP address already exists.", path: "body.sipAddress" },
+  users_tenant_alias: { code: "duplicate", message: "A user with that alias already exists.", path: "body.alias" },
+  service_numbers_tenant_number: { code: "duplicate", message: "That service number is already on a bridge.", path: "body.number" },
+  bridges_tenant_name: { code: "duplicate", message: "A bridge with that name already exists.", path: "body.name" },
+  tenants_name: { code: "duplicate", message: "A tenant with that name already exists.", path: "body.name" },
+  accounts_name: { code: "duplicate", message: "An account with that name already exists.", path: "body.name" },
+  skus_tenant_part_number: {
+    code: "duplicate",
+    message: "A licence with that SKU part number already exists.",
+    path: "body.skuPartNumber",
+  },
+  providers_tenant_name: { code: "duplicate", message: "A provider with that name already exists.", path: "body.name" },
   directory_objects_tenant_upn: { code: "duplicate", message: "Another on-premises object has that user principal name." },
-  directory_objects_tenant_line_uri: { code: "duplicate", message: "That line URI is already assigned to another on-premises user." },
-  users_tenant_on_prem_line_uri: { code: "duplicate", message: "That line URI is already held by another online user." },
+  directory_objects_tenant_line_uri: {
+    code: "duplicate",
+    message: "That line URI is already assigned to another on-premises user.",
+    path: "body.lineUri",
+  },
+  users_tenant_on_prem_line_uri: {
+    code: "duplicate",
+    message: "That line URI is already held by another online user.",
+    path: "body.lineUri",
+  },
   users_tenant_immutable_id: { code: "duplicate", message: "Another online user is already anchored to that on-premises object." },
 };
 
@@ -136,7 +153,7 @@ export function translateError(err: unknown): unknown {
   if (!pg) return err;
   if (pg.code === "23505") {
     const known = typeof pg.constraint === "string" ? uniqueMessages[pg.constraint] : undefined;
-    if (known) return new AppError(known.code, known.message);
+    if (known) return new AppError(known.code, known.message, known.path ? [{ path: known.path, message: known.message }] : []);
     return new AppError("duplicate", "That value is already in use.");
   }
   if (pg.code === "23503") return new AppError("not_found", "A referenced item does not exist.");

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { disableDialInInTx, enableDialInInTx } from "../conferencing/dial-in.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, fieldError } from "../core/errors.ts";
 import { AUDIO_CONFERENCING_PLANS, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
 import { type DialInEmail, writeOutbox } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
@@ -90,10 +90,13 @@ export interface AddSkuInput {
 export async function addSku(ctx: Ctx, input: AddSkuInput): Promise<Sku> {
   const part = input.skuPartNumber.trim().toUpperCase();
   if (!/^[A-Z0-9_]+$/.test(part)) {
-    throw new AppError("invalid_input", `"${input.skuPartNumber}" is not a SKU part number: use letters, digits and _, e.g. MCOMEETADV.`);
+    throw fieldError(
+      "body.skuPartNumber",
+      `"${input.skuPartNumber}" is not a SKU part number: use letters, digits and _, e.g. MCOMEETADV.`,
+    );
   }
   if (!Number.isInteger(input.seats) || input.seats < 0) {
-    throw new AppError("invalid_input", `Seats must be a whole number of 0 or more, not ${input.seats}.`);
+    throw fieldError("body.seats", `Seats must be a whole number of 0 or more, not ${input.seats}.`);
   }
   const known = knownSkus[part];
   const plans = (input.servicePlans?.length ? input.servicePlans : (known?.servicePlans ?? [part])).map((p) => p.trim().toUpperCase());
@@ -116,8 +119,8 @@ export async function setSkuSeats(ctx: Ctx, ref: string, seats: number): Promise
   return inTransaction(ctx, async (tx) => {
     const before = await findSku(tx, ref);
     if (!Number.isInteger(seats) || seats < before.consumed) {
-      throw new AppError(
-        "invalid_input",
+      throw fieldError(
+        "body.seats",
         `${before.skuPartNumber} has ${before.consumed} seats in use: the seat count must be a whole number of at least ${before.consumed}.`,
       );
     }

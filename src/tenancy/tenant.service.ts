@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { AppError } from "../core/errors.ts";
+import { AppError, fieldError } from "../core/errors.ts";
 import { type Db, rows } from "../store/db.ts";
 
 export interface Tenant {
@@ -36,9 +36,9 @@ export async function createTenant(
 ): Promise<Tenant> {
   const name = input.name.trim();
   const domain = input.domain.trim().toLowerCase();
-  if (!name) throw new AppError("invalid_input", "The tenant name is empty: give a name such as Contoso.");
+  if (!name) throw fieldError("body.name", "The tenant name is empty: give a name such as Contoso.");
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) {
-    throw new AppError("invalid_input", `"${input.domain}" is not a domain name: give one such as contoso.com.`);
+    throw fieldError("body.domain", `"${input.domain}" is not a domain name: give one such as contoso.com.`);
   }
   return db.transaction(async (tx) => {
     const [row] = await rows<{ id: string; name: string; domain: string; created_at: Date }>(
