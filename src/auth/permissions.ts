@@ -108,6 +108,7 @@ export const routePermissions: Record<string, RouteAccess> = {
   "GET /api/v1/licences": "licences.read",
   "POST /api/v1/licences": "licences.write",
   "PATCH /api/v1/licences/:sku": "licences.write",
+  "DELETE /api/v1/licences/:sku": "licences.write",
   "POST /api/v1/users/:identity/licences": "licences.write",
   "DELETE /api/v1/users/:identity/licences/:sku": "licences.write",
 

@@ -16,6 +16,7 @@ export const errorCodes = {
   duplicate: { status: 409, exit: 2 },
   licence_required: { status: 409, exit: 2 },
   no_free_seat: { status: 409, exit: 2 },
+  licence_in_use: { status: 409, exit: 2 },
   usage_location_required: { status: 409, exit: 2 },
   provider_conflict: { status: 409, exit: 2 },
   provider_unknown: { status: 400, exit: 2 },

@@ -57,6 +57,14 @@ export function registerLicensingCommands(program: Command): void {
       }),
     );
   licences
+    .command("remove <sku>")
+    .description("Remove a licence the tenant no longer has (refused while any user holds a seat)")
+    .action(async (sku: string, _o, cmd: Command) =>
+      run(cmd, (api) => api.call<Sku>("DELETE", `/licences/${encodeURIComponent(sku)}`), {
+        human: (s) => `Removed the licence ${s.skuPartNumber} (${s.seats} seats).`,
+      }),
+    );
+  licences
     .command("assign <identity>")
     .description("Assign a licence to a user (needs a usage location and a free seat)")
     .requiredOption("--sku <part>", "SKU part number, e.g. MCOMEETADV")

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { userView } from "../directory/users.schemas.ts";
 import type { CtxOf } from "../http/server.ts";
 import { type Api, errors, identityParam } from "../http/types.ts";
-import { addSku, assignLicence, listSkus, removeLicence, setSkuSeats } from "./licensing.service.ts";
+import { addSku, assignLicence, listSkus, removeLicence, removeSku, setSkuSeats } from "./licensing.service.ts";
 
 export const skuView = z.object({
   id: z.string(),
@@ -57,6 +57,18 @@ export function licensingRoutes(api: Api, ctxOf: CtxOf): void {
       },
     },
     async (req) => setSkuSeats(await ctxOf(req), req.params.sku, req.body.seats),
+  );
+  api.delete(
+    "/licences/:sku",
+    {
+      schema: {
+        tags: ["licences"],
+        summary: "Remove a licence the tenant no longer has (refused while any user holds a seat)",
+        params: z.object({ sku: z.string().min(1).max(64) }),
+        response: { 200: skuView, ...errors },
+      },
+    },
+    async (req) => removeSku(await ctxOf(req), req.params.sku),
   );
   api.post(
     "/users/:identity/licences",

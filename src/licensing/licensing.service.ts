@@ -131,6 +131,22 @@ export async function setSkuSeats(ctx: Ctx, ref: string, seats: number): Promise
   });
 }
 
+/** Removes a licence the tenant no longer has; refused while any user holds one of its seats. */
+export async function removeSku(ctx: Ctx, ref: string): Promise<Sku> {
+  return inTransaction(ctx, async (tx) => {
+    const before = await findSku(tx, ref);
+    if (before.consumed > 0) {
+      throw new AppError(
+        "licence_in_use",
+        `${before.skuPartNumber} is assigned to ${before.consumed} user${before.consumed === 1 ? "" : "s"}: remove it from them first (\`callplane licences unassign IDENTITY --sku ${before.skuPartNumber}\`; \`callplane users list\` shows who holds what).`,
+      );
+    }
+    await tx.db.execute(sql`delete from skus where id = ${before.id}`);
+    await recordAudit(tx, [{ operation: "licence.remove", targetType: "sku", targetId: before.id, before }]);
+    return before;
+  });
+}
+
 export interface LicenceChange {
   user: UserView;
   changed: boolean;

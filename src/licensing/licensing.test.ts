@@ -21,7 +21,7 @@ import { verifyPin } from "../conferencing/pin.ts";
 import { getUserAcp } from "../conferencing/providers.service.ts";
 import { setConferencingSettings } from "../conferencing/settings.service.ts";
 import { createUser, getUser, updateUser } from "../directory/users.service.ts";
-import { addSku, assignLicence, listSkus, removeLicence, setSkuSeats } from "./licensing.service.ts";
+import { addSku, assignLicence, listSkus, removeLicence, removeSku, setSkuSeats } from "./licensing.service.ts";
 
 let rt: TestRuntime;
 
@@ -64,6 +64,21 @@ describe("addSku and setSkuSeats", () => {
     await makeUser(t, "s2");
     await expectAppError(setSkuSeats(t.ctx, "MCOMEETADV", 1), "invalid_input", "MCOMEETADV has 2 seats in use", "at least 2");
     expect((await setSkuSeats(t.ctx, "mcomeetadv", 2)).available).toBe(0);
+  });
+
+  it("removes a licence nobody holds, and refuses one in use naming how many and how to free it", async () => {
+    const t = await newTenant(rt);
+    await makeUser(t, "held");
+    const before = await tenantSnapshot(t.ctx);
+    await expectAppError(removeSku(t.ctx, "MCOMEETADV"), "licence_in_use", "assigned to 1 user", "callplane licences unassign");
+    expect(await tenantSnapshot(t.ctx)).toEqual(before);
+
+    const spare = await addSku(t.ctx, { skuPartNumber: "MCOEV", seats: 5 });
+    expect((await removeSku(t.ctx, "mcoev")).skuPartNumber).toBe("MCOEV");
+    expect((await listSkus(t.ctx)).map((s) => s.skuPartNumber)).not.toContain("MCOEV");
+    const [event] = await listAuditEvents(t.ctx, { operation: "licence.remove", target: spare.id });
+    expect(event).toMatchObject({ before: { skuPartNumber: "MCOEV", seats: 5 } });
+    await expectAppError(removeSku(t.ctx, "MCOEV"), "not_found");
   });
 });
 

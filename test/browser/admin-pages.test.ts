@@ -174,6 +174,19 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     expect(skus.find((s) => s.skuPartNumber === "CALLPLANE_TEST")).toMatchObject({ seats: 25, available: 25 });
     await screenshot(page, "licences-page");
     expect(await unnamedControls()).toEqual([]);
+
+    // A licence users hold cannot be removed: the API's reason shows on its row, and it stays.
+    const held = page.locator("#skus-table tbody tr").filter({ has: page.locator("th", { hasText: /^MCOMEETADV$/ }) });
+    await held.getByRole("button", { name: "Remove MCOMEETADV", exact: true }).click();
+    await held.getByRole("button", { name: "Remove MCOMEETADV from the tenant" }).click();
+    await held.getByText(/is assigned to .* users: remove it from them first/).waitFor();
+    // One nobody holds goes, after the confirmation.
+    await row.getByRole("button", { name: "Remove CALLPLANE_TEST", exact: true }).click();
+    await row.getByRole("button", { name: "Remove CALLPLANE_TEST from the tenant" }).click();
+    await page.getByText("The licence CALLPLANE_TEST was removed.").waitFor();
+    const after = await api<{ skuPartNumber: string }[]>("/licences");
+    expect(after.map((s) => s.skuPartNumber)).toContain("MCOMEETADV");
+    expect(after.map((s) => s.skuPartNumber)).not.toContain("CALLPLANE_TEST");
   });
 
   it("Audio conferencing: add a provider", async () => {
@@ -245,7 +258,7 @@ describeBrowser("admin center: access, licences, providers and third-party entri
       await rp.locator("#skus-table").waitFor();
       expect(await links.getByRole("link", { name: "Access" }).count()).toBe(0);
       expect(await rp.getByRole("region", { name: "Add a licence" }).count()).toBe(0);
-      expect(await rp.getByRole("button", { name: /Save/ }).count()).toBe(0);
+      expect(await rp.getByRole("button", { name: /Save|Remove/ }).count()).toBe(0);
       await rp.goto(`${ac.url}/access`);
       await rp.getByText("Accounts and API tokens are managed by global administrators.").waitFor();
       expect(await rp.locator("#accounts-table").count()).toBe(0);

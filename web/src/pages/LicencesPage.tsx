@@ -1,5 +1,6 @@
 // Licences: the tenant's SKUs with their service plans and seats used and free; add a SKU and change
-// its seats (`callplane licences add / set-seats`). A user's licences are on the user's page.
+// its seats, remove one nobody holds (`callplane licences add / set-seats / remove`). A user's
+// licences are on the user's page.
 import { type FormEvent, useState } from "react";
 import { apiGet, apiSend, seg, useSession } from "../api.ts";
 import type { Sku } from "../types.ts";
@@ -60,10 +61,7 @@ export default function LicencesPage() {
             </table>
           </div>
         )}
-        <p className="muted">
-          Removing a licence from the tenant is not offered: the API has no such call. Assign and remove a user's licences on the user's
-          page.
-        </p>
+        <p className="muted">A licence can be removed once no user holds it. Assign and remove a user's licences on the user's page.</p>
       </section>
       {canWrite && (
         <AddSku
@@ -81,6 +79,20 @@ function SkuRow({ sku, canWrite, onSaved }: { sku: Sku; canWrite: boolean; onSav
   const [seats, setSeats] = useState(String(sku.seats));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const remove = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await apiSend<Sku>("DELETE", `/licences/${seg(sku.skuPartNumber)}`);
+      onSaved(`The licence ${r.skuPartNumber} was removed.`);
+    } catch (err) {
+      setError(err);
+      setConfirming(false);
+    } finally {
+      setBusy(false);
+    }
+  };
   const save = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -115,6 +127,20 @@ function SkuRow({ sku, canWrite, onSaved }: { sku: Sku; canWrite: boolean; onSav
             <button type="submit" className="btn" disabled={busy || seats === String(sku.seats)}>
               Save<span className="sr-only"> seats of {sku.skuPartNumber}</span>
             </button>
+            {confirming ? (
+              <span role="group" aria-label={`Remove ${sku.skuPartNumber}?`}>
+                <button type="button" className="btn btn-danger" disabled={busy} onClick={() => void remove()}>
+                  Remove {sku.skuPartNumber} from the tenant
+                </button>{" "}
+                <button type="button" className="btn" onClick={() => setConfirming(false)}>
+                  Cancel
+                </button>
+              </span>
+            ) : (
+              <button type="button" className="btn" disabled={busy} onClick={() => setConfirming(true)}>
+                Remove<span className="sr-only"> {sku.skuPartNumber}</span>
+              </button>
+            )}
           </form>
           {error !== null && !fieldError(error, "seats", /seat/i) && <ErrorBox error={error} />}
         </td>
