@@ -128,7 +128,7 @@ function SkuRow({ sku, canWrite, onSaved }: { sku: Sku; canWrite: boolean; onSav
               Save<span className="sr-only"> seats of {sku.skuPartNumber}</span>
             </button>
             {confirming ? (
-              <span role="group" aria-label={`Remove ${sku.skuPartNumber}?`}>
+              <span>
                 <button type="button" className="btn btn-danger" disabled={busy} onClick={() => void remove()}>
                   Remove {sku.skuPartNumber} from the tenant
                 </button>{" "}
