@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen } from "./forms.tsx";
+import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen } from "./forms.tsx";
 import type { Gateway } from "./types.ts";
 
 const FIELDS = ["fqdn", "sipSignalingPort", "enabled", "failoverTimeSeconds", "failoverResponseCodes", "maxConcurrentSessions"];
@@ -120,25 +120,15 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
 export function GatewaysSection({ gateways, onChanged }: { gateways: Gateway[]; onChanged: () => void }) {
   const { can } = useSession();
   const canWrite = can("voice.write");
-  const [form, setForm] = useState<{ editing: Gateway | null } | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { form, error, remove: removeAt, openNew, edit, close } = useEditableList<Gateway>(onChanged);
 
-  async function remove(g: Gateway) {
-    if (!window.confirm(`Remove the PSTN gateway ${g.fqdn}?`)) return;
-    setError(null);
-    try {
-      await apiSend("DELETE", `/voice/gateways/${encodeURIComponent(g.identity)}`);
-      onChanged();
-    } catch (err) {
-      setError(formErrors(err, []).general);
-    }
-  }
+  const remove = (g: Gateway) => removeAt(`Remove the PSTN gateway ${g.fqdn}?`, `/voice/gateways/${encodeURIComponent(g.identity)}`);
 
   return (
     <div>
       {canWrite && !form ? (
         <div className="toolbar">
-          <button type="button" className="btn btn-primary" onClick={() => setForm({ editing: null })}>
+          <button type="button" className="btn btn-primary" onClick={openNew}>
             New gateway
           </button>
         </div>
@@ -148,9 +138,9 @@ export function GatewaysSection({ gateways, onChanged }: { gateways: Gateway[]; 
         <GatewayForm
           key={form.editing?.identity ?? "new"}
           editing={form.editing}
-          onCancel={() => setForm(null)}
+          onCancel={close}
           onDone={() => {
-            setForm(null);
+            close();
             onChanged();
           }}
         />
@@ -187,7 +177,7 @@ export function GatewaysSection({ gateways, onChanged }: { gateways: Gateway[]; 
                 {canWrite ? (
                   <td>
                     <div className="row-actions">
-                      <button type="button" className="btn" onClick={() => setForm({ editing: g })} aria-label={`Edit gateway ${g.fqdn}`}>
+                      <button type="button" className="btn" onClick={() => edit(g)} aria-label={`Edit gateway ${g.fqdn}`}>
                         Edit
                       </button>
                       <button type="button" className="btn btn-danger" onClick={() => remove(g)} aria-label={`Remove gateway ${g.fqdn}`}>

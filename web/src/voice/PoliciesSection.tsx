@@ -2,7 +2,7 @@
 // it); removing a policy users have is refused by the server with the count.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen } from "./forms.tsx";
+import { Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Policy } from "./types.ts";
 
@@ -81,26 +81,19 @@ function PolicyForm({
 export function PoliciesSection({ policies, usages, onChanged }: { policies: Policy[]; usages: string[]; onChanged: () => void }) {
   const { can } = useSession();
   const canWrite = can("voice.write");
-  const [form, setForm] = useState<{ editing: Policy | null } | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { form, error, remove: removeAt, openNew, edit, close } = useEditableList<Policy>(onChanged);
 
-  async function remove(p: Policy) {
-    const what = p.identity === "Global" ? "Reset the Global policy to no usages?" : `Remove the voice routing policy ${p.identity}?`;
-    if (!window.confirm(what)) return;
-    setError(null);
-    try {
-      await apiSend("DELETE", `/voice/routing-policies/${encodeURIComponent(p.identity)}`);
-      onChanged();
-    } catch (err) {
-      setError(formErrors(err, []).general);
-    }
-  }
+  const remove = (p: Policy) =>
+    removeAt(
+      p.identity === "Global" ? "Reset the Global policy to no usages?" : `Remove the voice routing policy ${p.identity}?`,
+      `/voice/routing-policies/${encodeURIComponent(p.identity)}`,
+    );
 
   return (
     <div>
       {canWrite && !form ? (
         <div className="toolbar">
-          <button type="button" className="btn btn-primary" onClick={() => setForm({ editing: null })}>
+          <button type="button" className="btn btn-primary" onClick={openNew}>
             New policy
           </button>
         </div>
@@ -111,9 +104,9 @@ export function PoliciesSection({ policies, usages, onChanged }: { policies: Pol
           key={form.editing?.identity ?? "new"}
           editing={form.editing}
           usages={usages}
-          onCancel={() => setForm(null)}
+          onCancel={close}
           onDone={() => {
-            setForm(null);
+            close();
             onChanged();
           }}
         />
@@ -139,7 +132,7 @@ export function PoliciesSection({ policies, usages, onChanged }: { policies: Pol
               {canWrite ? (
                 <td>
                   <div className="row-actions">
-                    <button type="button" className="btn" onClick={() => setForm({ editing: p })} aria-label={`Edit policy ${p.identity}`}>
+                    <button type="button" className="btn" onClick={() => edit(p)} aria-label={`Edit policy ${p.identity}`}>
                       Edit
                     </button>
                     <button type="button" className="btn btn-danger" onClick={() => remove(p)} aria-label={`Remove policy ${p.identity}`}>

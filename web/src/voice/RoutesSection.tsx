@@ -3,7 +3,7 @@
 // and the fix) is shown under the pattern field.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen, Warnings } from "./forms.tsx";
+import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen, Warnings } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Gateway, Route, RouteChange } from "./types.ts";
 
@@ -181,26 +181,16 @@ export function RoutesSection({
 }) {
   const { can } = useSession();
   const canWrite = can("voice.write");
-  const [form, setForm] = useState<{ editing: Route | null } | null>(null);
+  const { form, error, remove: removeAt, openNew, edit, close } = useEditableList<Route>(onChanged);
   const [warnings, setWarnings] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
 
-  async function remove(r: Route) {
-    if (!window.confirm(`Remove the voice route ${r.name}?`)) return;
-    setError(null);
-    try {
-      await apiSend("DELETE", `/voice/routes/${encodeURIComponent(r.identity)}`);
-      onChanged();
-    } catch (err) {
-      setError(formErrors(err, []).general);
-    }
-  }
+  const remove = (r: Route) => removeAt(`Remove the voice route ${r.name}?`, `/voice/routes/${encodeURIComponent(r.identity)}`);
 
   return (
     <div>
       <div className="toolbar">
         {canWrite && !form ? (
-          <button type="button" className="btn btn-primary" onClick={() => setForm({ editing: null })}>
+          <button type="button" className="btn btn-primary" onClick={openNew}>
             New route
           </button>
         ) : null}
@@ -213,10 +203,10 @@ export function RoutesSection({
           editing={form.editing}
           usages={usages}
           gateways={gateways}
-          onCancel={() => setForm(null)}
+          onCancel={close}
           onDone={(w) => {
             setWarnings(w);
-            setForm(null);
+            close();
             onChanged();
           }}
         />
@@ -253,7 +243,7 @@ export function RoutesSection({
                 {canWrite ? (
                   <td>
                     <div className="row-actions">
-                      <button type="button" className="btn" onClick={() => setForm({ editing: r })} aria-label={`Edit route ${r.name}`}>
+                      <button type="button" className="btn" onClick={() => edit(r)} aria-label={`Edit route ${r.name}`}>
                         Edit
                       </button>
                       <button type="button" className="btn btn-danger" onClick={() => remove(r)} aria-label={`Remove route ${r.name}`}>

@@ -1,8 +1,8 @@
 // Form pieces shared by the voice and sync pages: labelled fields whose API error sits next to them,
 // and the mapping of an API error onto the form's fields. The rules stay on the server: a form
 // only shows what the API said, next to the field it named.
-import { useEffect, useId, useRef } from "react";
-import { ApiError } from "../api.ts";
+import { useEffect, useId, useRef, useState } from "react";
+import { ApiError, apiSend } from "../api.ts";
 import { errorText } from "../ui.tsx";
 
 export { Field } from "../ui.tsx";
@@ -108,4 +108,32 @@ export function Check({
       ) : null}
     </div>
   );
+}
+
+/**
+ * The state of a list section with one create/edit form and a remove action per row: which item the
+ * form edits (null: a new one), and the error of the last removal.
+ */
+export function useEditableList<T>(onChanged: () => void) {
+  const [form, setForm] = useState<{ editing: T | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  /** Asks `question`, then DELETEs `path` (under /api/v1); the API's refusal is shown above the list. */
+  async function remove(question: string, path: string) {
+    if (!window.confirm(question)) return;
+    setError(null);
+    try {
+      await apiSend("DELETE", path);
+      onChanged();
+    } catch (err) {
+      setError(formErrors(err, []).general);
+    }
+  }
+  return {
+    form,
+    error,
+    remove,
+    openNew: () => setForm({ editing: null }),
+    edit: (item: T) => setForm({ editing: item }),
+    close: () => setForm(null),
+  };
 }
