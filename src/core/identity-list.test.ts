@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorOf } from "../../test/support/errors.ts";
 import { AppError } from "./errors.ts";
@@ -309,15 +311,21 @@ describe("readIdentityCsvFile", () => {
     );
   });
 
-  // root reads any file, so a permission error cannot be produced there: skipped as root (CI runs as root).
-  it.skipIf(process.getuid?.() === 0)("reports a file it may not read (skipped as root, who may read anything)", async () => {
+  it("reports a file it may not read (as root, read by an unprivileged user: root may read anything)", async () => {
     const path = join(dir, "locked.csv");
     await writeFile(path, "alice");
     await chmod(path, 0o000);
+    await chmod(dir, 0o755);
+    const expected = `Cannot read ${path}: permission denied (EACCES). Check the file's permissions, or pass the users with --user-list.`;
+    if (process.getuid?.() === 0) {
+      const reader = fileURLToPath(new URL("../../test/support/read-csv-file.ts", import.meta.url));
+      const r = spawnSync(process.execPath, ["--import", "tsx", reader, path], { uid: 65534, gid: 65534, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ code: "invalid_input", message: expected });
+      return;
+    }
     const err = await rejectionOf(readIdentityCsvFile(path));
     expect(err.code).toBe("invalid_input");
-    expect(err.message).toBe(
-      `Cannot read ${path}: permission denied (EACCES). Check the file's permissions, or pass the users with --user-list.`,
-    );
+    expect(err.message).toBe(expected);
   });
 });

@@ -27,5 +27,5 @@ export function describeBrowser(name: string, fn: () => void): void {
     return;
   }
   process.stderr.write(`\nSkipping the browser tests "${name}": ${why}\n`);
-  describe.skip(name, fn);
+  describe.skip(`${name} — skipped: ${why}`, fn);
 }

@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useFocusOnOpen, Warnings } from "./forms.tsx";
+import { Check, Field, FormError, formErrors, useApiForm, useFocusOnOpen, Warnings } from "./forms.tsx";
 import type { DialPlan, Rule, RuleChange } from "./types.ts";
 
 const RULE_FIELDS = ["name", "description", "pattern", "translation", "priority", "isInternalExtension"];
@@ -25,13 +25,9 @@ function RuleForm({
   const [translation, setTranslation] = useState(editing?.translation ?? "");
   const [priority, setPriority] = useState(editing ? String(editing.priority) : "");
   const [internal, setInternal] = useState(editing?.isInternalExtension ?? false);
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: run } = useApiForm(RULE_FIELDS, { identity: "name" });
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
+  function submit(e: FormEvent) {
     const fields = {
       // On create, empty means "the default"; on edit the field is sent as it is (empty is refused by the server).
       ...(pattern !== "" || editing ? { pattern } : {}),
@@ -39,17 +35,12 @@ function RuleForm({
       ...(priority.trim() !== "" ? { priority: Number(priority) } : {}),
       isInternalExtension: internal,
     };
-    try {
+    return run(e, async () => {
       const res = editing
         ? await apiSend<RuleChange>("PATCH", `/voice/normalization-rules/${encodeURIComponent(editing.identity)}`, fields)
         : await apiSend<RuleChange>("POST", "/voice/normalization-rules", { identity: `${plan.identity}/${name.trim()}`, ...fields });
       onDone(res.warnings);
-    } catch (err) {
-      // The rule's name travels inside its identity ("Plan/Name").
-      setErrors(formErrors(err, RULE_FIELDS, { identity: "name" }));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -111,24 +102,15 @@ function PlanForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => vo
   const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [identity, setIdentity] = useState("");
   const [description, setDescription] = useState("");
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
-    try {
+  const { errors, busy, submit: run } = useApiForm(["identity", "description"]);
+  const submit = (e: FormEvent) =>
+    run(e, async () => {
       await apiSend("POST", "/voice/dial-plans", {
         identity: identity.trim(),
         description: description.trim() === "" ? null : description,
       });
       onDone();
-    } catch (err) {
-      setErrors(formErrors(err, ["identity", "description"]));
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
   return (
     <form onSubmit={submit} className="card" aria-labelledby="plan-form-title" noValidate>
       <h3 id="plan-form-title" ref={heading} tabIndex={-1}>

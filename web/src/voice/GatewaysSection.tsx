@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen } from "./forms.tsx";
+import { Check, Field, FormError, useApiForm, useEditableList, useFocusOnOpen } from "./forms.tsx";
 import type { Gateway } from "./types.ts";
 
 const FIELDS = ["fqdn", "sipSignalingPort", "enabled", "failoverTimeSeconds", "failoverResponseCodes", "maxConcurrentSessions"];
@@ -40,14 +40,10 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
           maxConcurrentSessions: "",
         },
   );
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: run } = useApiForm(FIELDS);
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD((x) => ({ ...x, [k]: v }));
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
+  function submit(e: FormEvent) {
     const body = {
       sipSignalingPort: num(d.sipSignalingPort),
       enabled: d.enabled,
@@ -55,15 +51,11 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
       failoverResponseCodes: d.failoverResponseCodes.trim() === "" ? undefined : d.failoverResponseCodes,
       maxConcurrentSessions: d.maxConcurrentSessions.trim() === "" ? (editing ? null : undefined) : Number(d.maxConcurrentSessions),
     };
-    try {
+    return run(e, async () => {
       if (editing) await apiSend("PATCH", `/voice/gateways/${encodeURIComponent(editing.identity)}`, body);
       else await apiSend("POST", "/voice/gateways", { fqdn: d.fqdn.trim(), ...body });
       onDone();
-    } catch (err) {
-      setErrors(formErrors(err, FIELDS));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

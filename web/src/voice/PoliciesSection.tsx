@@ -2,7 +2,7 @@
 // it); removing a policy users have is refused by the server with the count.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen } from "./forms.tsx";
+import { Field, FormError, useApiForm, useEditableList, useFocusOnOpen } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Policy } from "./types.ts";
 
@@ -23,23 +23,15 @@ function PolicyForm({
   const [identity, setIdentity] = useState(editing?.identity ?? "");
   const [description, setDescription] = useState(editing?.description ?? "");
   const [chosen, setChosen] = useState<string[]>(editing?.pstnUsages ?? []);
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: run } = useApiForm(FIELDS);
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
+  function submit(e: FormEvent) {
     const body = { description: description.trim() === "" ? null : description, pstnUsages: chosen };
-    try {
+    return run(e, async () => {
       if (editing) await apiSend("PATCH", `/voice/routing-policies/${encodeURIComponent(editing.identity)}`, body);
       else await apiSend("POST", "/voice/routing-policies", { identity: identity.trim(), ...body });
       onDone();
-    } catch (err) {
-      setErrors(formErrors(err, FIELDS));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -4,7 +4,7 @@
 import { type FormEvent, useEffect, useId, useState } from "react";
 import { apiGet, apiSend } from "../api.ts";
 import { Badge } from "../ui.tsx";
-import { Field, FormError, type FormErrors, formErrors, noErrors } from "./forms.tsx";
+import { Field, FormError, useApiForm } from "./forms.tsx";
 import type { DialPlan, Policy, RouteTest, UserPage } from "./types.ts";
 
 const OUTCOME_LABELS: Record<string, string> = {
@@ -199,28 +199,24 @@ export function RouteTester({ policies, dialPlans }: { policies: Policy[]; dialP
   const [policy, setPolicy] = useState("Global");
   const [dialPlan, setDialPlan] = useState("");
   const [number, setNumber] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const { errors, busy, submit: run } = useApiForm(FIELDS);
   const [result, setResult] = useState<RouteTest | null>(null);
   const suggestions = useUserSuggestions(mode === "user" ? user : "");
   const listId = useId();
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
-    try {
-      const body =
-        mode === "user"
-          ? { user: user.trim(), number: number.trim(), ...(dialPlan ? { dialPlan } : {}) }
-          : { policy, number: number.trim(), ...(dialPlan ? { dialPlan } : {}) };
-      setResult(await apiSend<RouteTest>("POST", "/voice/test/route", body));
-    } catch (err) {
-      setResult(null);
-      setErrors(formErrors(err, FIELDS));
-    } finally {
-      setBusy(false);
-    }
+  function submit(e: FormEvent) {
+    const body =
+      mode === "user"
+        ? { user: user.trim(), number: number.trim(), ...(dialPlan ? { dialPlan } : {}) }
+        : { policy, number: number.trim(), ...(dialPlan ? { dialPlan } : {}) };
+    return run(e, async () => {
+      try {
+        setResult(await apiSend<RouteTest>("POST", "/voice/test/route", body));
+      } catch (err) {
+        setResult(null);
+        throw err;
+      }
+    });
   }
 
   return (

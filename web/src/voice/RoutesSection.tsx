@@ -3,7 +3,7 @@
 // and the fix) is shown under the pattern field.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Check, Field, FormError, type FormErrors, formErrors, noErrors, useEditableList, useFocusOnOpen, Warnings } from "./forms.tsx";
+import { Check, Field, FormError, useApiForm, useEditableList, useFocusOnOpen, Warnings } from "./forms.tsx";
 import { OrderedPicker } from "./OrderedPicker.tsx";
 import type { Gateway, Route, RouteChange } from "./types.ts";
 
@@ -60,14 +60,10 @@ function RouteForm({
 }) {
   const heading = useFocusOnOpen<HTMLHeadingElement>();
   const [d, setD] = useState<Draft>(editing ? draftOf(editing) : empty);
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: run } = useApiForm(FIELDS, ALIASES);
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD((x) => ({ ...x, [k]: v }));
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
+  function submit(e: FormEvent) {
     // Empty text means "not given" on create (the server's defaults apply) and "cleared" on edit.
     const priority = d.priority.trim() === "" ? undefined : Number(d.priority);
     const body = {
@@ -79,16 +75,12 @@ function RouteForm({
       suppressCallerId: d.suppressCallerId,
       alternateCallerId: d.alternateCallerId.trim() === "" ? null : d.alternateCallerId.trim(),
     };
-    try {
+    return run(e, async () => {
       const res = editing
         ? await apiSend<RouteChange>("PATCH", `/voice/routes/${encodeURIComponent(editing.identity)}`, body)
         : await apiSend<RouteChange>("POST", "/voice/routes", { name: d.name.trim(), ...body });
       onDone(res.warnings);
-    } catch (err) {
-      setErrors(formErrors(err, FIELDS, ALIASES));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

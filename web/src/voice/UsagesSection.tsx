@@ -2,7 +2,7 @@
 // policy names is refused by the server, naming them; the refusal is shown as it comes.
 import { type FormEvent, useState } from "react";
 import { apiSend, useSession } from "../api.ts";
-import { Field, FormError, type FormErrors, formErrors, noErrors } from "./forms.tsx";
+import { Field, FormError, formErrors, useApiForm } from "./forms.tsx";
 import type { UsageList } from "./types.ts";
 
 export function UsagesSection({ usages, onChanged }: { usages: string[]; onChanged: () => void }) {
@@ -10,27 +10,18 @@ export function UsagesSection({ usages, onChanged }: { usages: string[]; onChang
   const canWrite = can("voice.write");
   const [name, setName] = useState("");
   const [position, setPosition] = useState("end");
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const { errors, busy, submit } = useApiForm(["name", "position"]);
   const [listError, setListError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  async function add(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors(noErrors);
-    try {
+  const add = (e: FormEvent) =>
+    submit(e, async () => {
       await apiSend<UsageList>("POST", "/voice/pstn-usages", {
         name: name.trim(),
         ...(position === "end" ? {} : { position: Number(position) }),
       });
       setName("");
       onChanged();
-    } catch (err) {
-      setErrors(formErrors(err, ["name", "position"]));
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   async function change(action: () => Promise<unknown>) {
     setListError(null);

@@ -111,6 +111,29 @@ export function Check({
 }
 
 /**
+ * A form that saves through the API: `busy` while saving, and the API's refusal put next to the fields
+ * it names (`fields`, with `aliases` mapping the service's names onto the form's).
+ */
+export function useApiForm(fields: readonly string[], aliases: Record<string, string> = {}) {
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const [busy, setBusy] = useState(false);
+  /** Runs `save` for the form's submit event; its errors land on the fields. */
+  async function submit(e: { preventDefault(): void }, save: () => Promise<void>) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors(noErrors);
+    try {
+      await save();
+    } catch (err) {
+      setErrors(formErrors(err, fields, aliases));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { errors, busy, submit };
+}
+
+/**
  * The state of a list section with one create/edit form and a remove action per row: which item the
  * form edits (null: a new one), and the error of the last removal.
  */
