@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -257,12 +257,24 @@ export const jobs = pgTable(
     actor: text("actor").notNull(),
     runnerId: text("runner_id"),
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    /** Fencing token: raised by every claim, checked by each batch, so a runner that lost its lease cannot write. */
+    leaseToken: bigint("lease_token", { mode: "number" }).notNull().default(0),
+    /** The runner's lease ends here unless renewed; after it, any node may take the job over. */
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
     error: text("error"),
     createdAt: createdAt(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
-  (t) => [index("jobs_tenant_created").on(t.tenantId, t.createdAt), index("jobs_fingerprint").on(t.tenantId, t.fingerprint)],
+  (t) => [
+    index("jobs_tenant_created").on(t.tenantId, t.createdAt),
+    index("jobs_fingerprint").on(t.tenantId, t.fingerprint),
+    // One unfinished job per command: two nodes given the same bulk command at once share one job.
+    uniqueIndex("jobs_unfinished_fingerprint")
+      .on(t.tenantId, t.fingerprint)
+      .where(sql`status <> 'completed' and not dry_run`),
+    index("jobs_lease").on(t.leaseExpiresAt).where(sql`status = 'running'`),
+  ],
 );
 
 export const jobItems = pgTable(
@@ -280,6 +292,8 @@ export const jobItems = pgTable(
     detail: jsonb("detail"),
     /** When the item's batch ran (the StartTime of a Move-CsUser -Report row); null while pending. */
     processedAt: timestamp("processed_at", { withTimezone: true }),
+    /** Something the user must be told that happened after the change committed (an email that could not be written). */
+    notice: text("notice"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
 );
@@ -491,6 +505,8 @@ export const accounts = pgTable(
     role: text("role").notNull(),
     passwordHash: text("password_hash").notNull(),
     mustChangePassword: boolean("must_change_password").notNull().default(false),
+    /** A one-time password stops working at this time (null: the account's own password, no expiry). */
+    passwordExpiresAt: timestamp("password_expires_at", { withTimezone: true }),
     disabledAt: timestamp("disabled_at", { withTimezone: true }),
     createdBy: text("created_by").notNull(),
     createdAt: createdAt(),
