@@ -319,9 +319,10 @@ describe("readIdentityCsvFile", () => {
     const expected = `Cannot read ${path}: permission denied (EACCES). Check the file's permissions, or pass the users with --user-list.`;
     if (process.getuid?.() === 0) {
       const reader = fileURLToPath(new URL("../../test/support/read-csv-file.ts", import.meta.url));
-      const r = spawnSync(process.execPath, ["--import", "tsx", reader, path], { uid: 65534, gid: 65534, encoding: "utf8" });
+      // Started as root so it can load its modules even from a clone in a private folder; it reads as nobody.
+      const r = spawnSync(process.execPath, ["--import", "tsx", reader, path, "65534"], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ code: "invalid_input", message: expected });
+      expect(JSON.parse(r.stdout)).toEqual({ uid: 65534, code: "invalid_input", message: expected });
       return;
     }
     const err = await rejectionOf(readIdentityCsvFile(path));
