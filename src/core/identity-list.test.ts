@@ -19,6 +19,21 @@ async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
 }
 
 const csv = (text: string): Buffer => Buffer.from(text, "utf8");
+const utf16le = (text: string): Buffer => Buffer.from(text, "utf16le");
+const utf16be = (text: string): Buffer => Buffer.from(text, "utf16le").swap16();
+const latin1 = (text: string): Buffer => Buffer.from(text, "latin1");
+function utf32(text: string, littleEndian: boolean): Buffer {
+  const codes = Array.from(text, (ch) => ch.codePointAt(0) ?? 0);
+  const bytes = Buffer.alloc(codes.length * 4);
+  for (const [i, code] of codes.entries()) {
+    if (littleEndian) bytes.writeUInt32LE(code, i * 4);
+    else bytes.writeUInt32BE(code, i * 4);
+  }
+  return bytes;
+}
+const upns = Array.from({ length: 2000 }, (_, i) => `user${i}@contoso.com`);
+const KNOWN_HEADERS =
+  "UserPrincipalName, UPN, Identity, SipAddress, SIP, Email, EmailAddress, PrimarySmtpAddress, Mail, Alias, User or UserName";
 
 describe("parseUserList", () => {
   it.each<[string, string[], number]>([
@@ -207,9 +222,59 @@ describe("parseIdentityCsv", () => {
       expected: { identities: ["zoë@contoso.com", "山田@contoso.jp"], column: null, rows: 2, duplicates: 0, skipped: [] },
     },
     {
-      name: "an unknown header, read as an identity",
-      text: "DisplayName\nalice@contoso.com",
-      expected: { identities: ["DisplayName", "alice@contoso.com"], column: null, rows: 2, duplicates: 0, skipped: [] },
+      name: "a list of aliases, its first line included (not taken for a header)",
+      text: "jdoe\nalice\nbob",
+      expected: { identities: ["jdoe", "alice", "bob"], column: null, rows: 3, duplicates: 0, skipped: [] },
+    },
+    {
+      name: "2,000 UPNs on one line, separated by semicolons",
+      text: `${upns.join(";")}\r\n`,
+      expected: { identities: upns, column: null, rows: 1, duplicates: 0, skipped: [] },
+    },
+    {
+      name: "UPNs on one line, separated by tabs, with a tab at the end",
+      text: "a@contoso.com\tb@contoso.com\tc@contoso.com\t",
+      expected: { identities: ["a@contoso.com", "b@contoso.com", "c@contoso.com"], column: null, rows: 1, duplicates: 0, skipped: [] },
+    },
+    {
+      name: "a SIP address, an object id and a UPN on one line, separated by commas",
+      text: "sip:a@contoso.com, 0f8fad5b-d9cb-469f-a165-70867728950e ,b@contoso.com",
+      expected: {
+        identities: ["sip:a@contoso.com", "0f8fad5b-d9cb-469f-a165-70867728950e", "b@contoso.com"],
+        column: null,
+        rows: 1,
+        duplicates: 0,
+        skipped: [],
+      },
+    },
+    {
+      name: "a one-column header over one line of UPNs",
+      text: "UserPrincipalName\na@contoso.com;b@contoso.com;A@contoso.com",
+      expected: { identities: ["a@contoso.com", "b@contoso.com"], column: "UserPrincipalName", rows: 1, duplicates: 1, skipped: [] },
+    },
+    {
+      name: "one user's row (an address and a name), not split",
+      text: "alice@contoso.com;Alice Smith",
+      expected: { identities: ["alice@contoso.com"], column: null, rows: 1, duplicates: 0, skipped: [] },
+    },
+    {
+      name: "a CR inside a quoted cell, kept as a CR",
+      text: 'UPN\r\n"alice\rsmith@contoso.com"\r\nbob@contoso.com\r\n',
+      expected: { identities: ["alice\rsmith@contoso.com", "bob@contoso.com"], column: "UPN", rows: 2, duplicates: 0, skipped: [] },
+    },
+    {
+      name: "CR LF and LF inside quoted cells, kept, and the lines after them counted once per line end",
+      text: 'UPN,Note\r\n"a\r\nb@contoso.com",x\r\n,"two\r\nlines"\r\n"c\nd@contoso.com",y\r\n,z',
+      expected: {
+        identities: ["a\r\nb@contoso.com", "c\nd@contoso.com"],
+        column: "UPN",
+        rows: 4,
+        duplicates: 0,
+        skipped: [
+          { line: 5, reason: "the UPN cell is empty" },
+          { line: 8, reason: "the UPN cell is empty" },
+        ],
+      },
     },
   ])("reads $name", ({ text, expected }) => {
     expect(parseIdentityCsv(csv(text), "users.csv")).toEqual(expected);
@@ -229,9 +294,17 @@ describe("parseIdentityCsv", () => {
       Buffer.from([0x61, 0x00, 0x62, 0x0a]),
       "users.csv is not a text CSV file (it contains binary data): export the users as CSV text with one identity per line or a UserPrincipalName column.",
     ],
-    ["invalid UTF-8", Buffer.from([0x61, 0x6c, 0xe9, 0x0a]), "users.csv is not a text CSV file (it contains binary data)"],
+    [
+      "bytes that are not UTF-8 among controls",
+      Buffer.from([0x61, 0x01, 0xe9, 0x0a]),
+      "users.csv is not a text CSV file (it contains binary data)",
+    ],
     ["a ZIP (xlsx) header", Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]), "it contains binary data"],
-    ["UTF-16 LE text", Buffer.from("\uFEFFUPN\r\na@b.c", "utf16le"), 'users.csv is saved as UTF-16 text: save it again as "CSV UTF-8"'],
+    [
+      "UTF-16 LE text",
+      Buffer.from("\uFEFFUPN\r\na@b.c", "utf16le"),
+      'users.csv is saved as UTF-16 text: save it again as "CSV UTF-8", or convert it: iconv -f UTF-16 -t UTF-8 users.csv > users-utf8.csv',
+    ],
     ["UTF-16 BE text", Buffer.from([0xfe, 0xff, 0x00, 0x61]), "users.csv is saved as UTF-16 text"],
     [
       "a header with no rows",
@@ -246,6 +319,90 @@ describe("parseIdentityCsv", () => {
     const err = errorOf(() => parseIdentityCsv(content, "users.csv"));
     expect(err.code).toBe("invalid_input");
     expect(err.message).toContain(message);
+  });
+
+  it.each<[string, Buffer, string]>([
+    [
+      "a header without an identity column",
+      csv("Foo,Bar\nalice@contoso.com,1\nbob@contoso.com,2\n"),
+      `users.csv starts with a row that looks like a header ("Foo", "Bar") but has no column of user identities: name the identity column ${KNOWN_HEADERS}; if "Foo" is a user, put a header line such as UserPrincipalName above it.`,
+    ],
+    [
+      "a lone DisplayName header",
+      csv("DisplayName\nalice@contoso.com"),
+      `users.csv starts with a row that looks like a header ("DisplayName") but has no column of user identities: name the identity column ${KNOWN_HEADERS}; if "DisplayName" is a user, put a header line such as UserPrincipalName above it.`,
+    ],
+    [
+      "a directory export's header over names",
+      csv("Display Name;Department\nAlice Smith;Sales\n"),
+      `users.csv starts with a row that looks like a header ("Display Name", "Department") but has no column of user identities: name the identity column ${KNOWN_HEADERS}; if "Display Name" is a user, put a header line such as UserPrincipalName above it.`,
+    ],
+    [
+      "a wide header without an identity column",
+      csv("A,B,C,D,E,F,G\nalice@contoso.com,1,2,3,4,5,6"),
+      `users.csv starts with a row that looks like a header ("A", "B", "C", "D", "E", …) but has no column of user identities: name the identity column ${KNOWN_HEADERS}; if "A" is a user, put a header line such as UserPrincipalName above it.`,
+    ],
+    [
+      "a line of identities with something else among them",
+      csv("a@contoso.com;b@contoso.com;c@contoso.com;Bob Smith"),
+      'users.csv has 4 values on line 1: 3 look like identities but 1 does not (such as "Bob Smith"). Put one identity per line, or a header such as UserPrincipalName and one user per row.',
+    ],
+    [
+      "a line of 2,000 UPNs with two names among them",
+      csv(`\n${[...upns, "Alice", "Bob"].join("\t")}`),
+      'users.csv has 2002 values on line 2: 2000 look like identities but 2 do not (such as "Alice"). Put one identity per line, or a header such as UserPrincipalName and one user per row.',
+    ],
+    [
+      "UTF-16 LE without a byte order mark",
+      utf16le("UPN\r\nalice@contoso.com\r\n"),
+      'users.csv is saved as UTF-16 text (little-endian, without a byte order mark): save it again as "CSV UTF-8", or convert it: iconv -f UTF-16LE -t UTF-8 users.csv > users-utf8.csv',
+    ],
+    [
+      "UTF-16 BE without a byte order mark",
+      utf16be("alice@contoso.com\nbob@contoso.com"),
+      'users.csv is saved as UTF-16 text (big-endian, without a byte order mark): save it again as "CSV UTF-8", or convert it: iconv -f UTF-16BE -t UTF-8 users.csv > users-utf8.csv',
+    ],
+    [
+      "UTF-16 LE without a byte order mark, with names in Japanese",
+      utf16le("Name\tUPN\r\n山田太郎\tyamada@contoso.jp\r\n"),
+      "users.csv is saved as UTF-16 text (little-endian, without a byte order mark)",
+    ],
+    [
+      "UTF-32 LE with its byte order mark",
+      utf32("\uFEFFUPN\r\na@b.c", true),
+      'users.csv is saved as UTF-32 text: save it again as "CSV UTF-8", or convert it: iconv -f UTF-32 -t UTF-8 users.csv > users-utf8.csv',
+    ],
+    ["UTF-32 BE with its byte order mark", utf32("\uFEFFUPN\r\na@b.c", false), "users.csv is saved as UTF-32 text: "],
+    [
+      "UTF-32 LE without a byte order mark",
+      utf32("UPN\na@b.c\n", true),
+      'users.csv is saved as UTF-32 text (little-endian, without a byte order mark): save it again as "CSV UTF-8", or convert it: iconv -f UTF-32LE -t UTF-8 users.csv > users-utf8.csv',
+    ],
+    [
+      "UTF-32 BE without a byte order mark",
+      utf32("UPN\na@b.c\n", false),
+      'users.csv is saved as UTF-32 text (big-endian, without a byte order mark): save it again as "CSV UTF-8", or convert it: iconv -f UTF-32BE -t UTF-8 users.csv > users-utf8.csv',
+    ],
+    [
+      "Latin-1 text",
+      latin1("UPN\r\nzoë@contoso.com\r\n"),
+      'users.csv is not UTF-8 text: it looks like Latin-1 (ISO-8859-1) or Windows-1252 (Western European), as Excel\'s plain "CSV (Comma delimited)" saves it (the first such character is on line 2). Save it again as "CSV UTF-8", or convert it: iconv -f WINDOWS-1252 -t UTF-8 users.csv > users-utf8.csv (for a file written in another language, name its code page instead of WINDOWS-1252).',
+    ],
+    [
+      "Windows-1252 text (a curly apostrophe)",
+      latin1("Name,UPN\r\nAlice,alice@contoso.com\r\nO\x92Brien,obrien@contoso.com\r\n"),
+      'users.csv is not UTF-8 text: it looks like Windows-1252 (Western European), as Excel\'s plain "CSV (Comma delimited)" saves it (the first such character is on line 3).',
+    ],
+    ["Latin-1 text with a DOS end-of-file mark", latin1("zoë@contoso.com\r\n\x1a"), "users.csv is not UTF-8 text: it looks like Latin-1"],
+  ])("explains %s", (_name, content, message) => {
+    const err = errorOf(() => parseIdentityCsv(content, "users.csv"));
+    expect(err.code).toBe("invalid_input");
+    expect(err.message).toContain(message);
+  });
+
+  it("quotes a file name with spaces in the iconv command it suggests", () => {
+    const err = errorOf(() => parseIdentityCsv(latin1("zoë@contoso.com"), "/tmp/My Users.csv"));
+    expect(err.message).toContain("convert it: iconv -f WINDOWS-1252 -t UTF-8 '/tmp/My Users.csv' > '/tmp/My Users-utf8.csv' (");
   });
 
   it("reads a large file", () => {

@@ -16,19 +16,51 @@ export interface CsvIdentities {
 
 /** Recognized identity headers, best first: a UPN names a user most precisely, a bare "user" least. */
 const IDENTITY_HEADERS = [
-  "userprincipalname",
-  "upn",
-  "identity",
-  "sipaddress",
-  "sip",
-  "email",
-  "emailaddress",
-  "primarysmtpaddress",
-  "mail",
-  "alias",
-  "user",
-  "username",
+  "UserPrincipalName",
+  "UPN",
+  "Identity",
+  "SipAddress",
+  "SIP",
+  "Email",
+  "EmailAddress",
+  "PrimarySmtpAddress",
+  "Mail",
+  "Alias",
+  "User",
+  "UserName",
 ] as const;
+const IDENTITY_KEYS = IDENTITY_HEADERS.map(normalizeHeader);
+
+/** Headers of directory and HR exports that name no user: a first row holding one is a header. */
+const OTHER_HEADERS = new Set(
+  [
+    "DisplayName",
+    "Name",
+    "FullName",
+    "FirstName",
+    "LastName",
+    "GivenName",
+    "Surname",
+    "Department",
+    "Title",
+    "JobTitle",
+    "Company",
+    "Office",
+    "Phone",
+    "TelephoneNumber",
+    "Mobile",
+    "City",
+    "Country",
+    "UsageLocation",
+    "Manager",
+    "Description",
+  ].map(normalizeHeader),
+);
+
+/** A UPN, email or SIP address (user@domain, sip:user@domain) or an object id: a value that can only be an identity. */
+function looksLikeAddress(value: string): boolean {
+  return /^(?:sip:)?[^\s@]+@[^\s@]+$/i.test(value) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
 
 const LIST_HINT = "put one identity per line, or a header such as UserPrincipalName and one user per row";
 
@@ -90,13 +122,110 @@ function binaryError(fileName: string): AppError {
   );
 }
 
+/** A file name as one shell word, for a command the message suggests. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** The iconv command that converts the file to UTF-8 beside itself (users.csv → users-utf8.csv). */
+function iconvHint(from: string, fileName: string): string {
+  const target = fileName.replace(/(\.[^./\\]*)?$/, (ext) => `-utf8${ext}`);
+  return `iconv -f ${from} -t UTF-8 ${shellWord(fileName)} > ${shellWord(target)}`;
+}
+
+/** A C0 control other than tab, line feed, form feed and carriage return: text files do not hold one. */
+function isControl(code: number): boolean {
+  return code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d;
+}
+
+/**
+ * Whether characters decoded without a byte order mark make a list of users: no NUL or other
+ * control, and mostly ASCII (UPNs and addresses are), so that a few bytes of a binary file that
+ * happen to decode do not count.
+ */
+function isListText(codes: number[]): boolean {
+  if (codes.length < 4) return false;
+  let ascii = 0;
+  for (const code of codes) {
+    if (code === 0 || isControl(code)) return false;
+    if (code < 0x7f) ascii++;
+  }
+  return ascii * 2 > codes.length;
+}
+
+/** Whether the bytes are a user list in UTF-32 of that byte order. */
+function isUtf32(content: Buffer, littleEndian: boolean): boolean {
+  if (content.length % 4 !== 0) return false;
+  const codes: number[] = [];
+  for (let i = 0; i < content.length; i += 4) {
+    const code = littleEndian ? content.readUInt32LE(i) : content.readUInt32BE(i);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    codes.push(code);
+  }
+  return isListText(codes);
+}
+
+/** Whether the bytes are a user list in UTF-16 of that byte order (surrogates in pairs). */
+function isUtf16(content: Buffer, littleEndian: boolean): boolean {
+  if (content.length % 2 !== 0) return false;
+  let text: string;
+  try {
+    text = new TextDecoder(littleEndian ? "utf-16le" : "utf-16be", { fatal: true, ignoreBOM: true }).decode(content);
+  } catch {
+    return false;
+  }
+  return isListText(Array.from(text, (ch) => ch.codePointAt(0) ?? 0));
+}
+
+/** UTF-32 or UTF-16 text, by its byte order mark or, without one, by where its NUL bytes fall. */
+function wideEncodingOf(content: Buffer): { name: string; iconv: string; unmarked?: string } | undefined {
+  const [b0, b1, b2, b3] = content;
+  if (b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) return { name: "UTF-32", iconv: "UTF-32" };
+  if (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff) return { name: "UTF-32", iconv: "UTF-32" };
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) return { name: "UTF-16", iconv: "UTF-16" };
+  // Without a mark, ASCII in UTF-16 or UTF-32 puts its NULs in a pattern no binary file keeps up.
+  if (!content.includes(0)) return undefined;
+  const unmarked = (bits: 16 | 32, little: boolean) => ({
+    name: `UTF-${bits}`,
+    iconv: `UTF-${bits}${little ? "LE" : "BE"}`,
+    unmarked: `${little ? "little" : "big"}-endian, without a byte order mark`,
+  });
+  if (isUtf32(content, true)) return unmarked(32, true);
+  if (isUtf32(content, false)) return unmarked(32, false);
+  if (isUtf16(content, true)) return unmarked(16, true);
+  if (isUtf16(content, false)) return unmarked(16, false);
+  return undefined;
+}
+
+/**
+ * Not UTF-8, yet text: no NUL or control bytes (a DOS end-of-file mark at the end aside), so an
+ * 8-bit code page such as Windows-1252, which Excel's plain "CSV (Comma delimited)" writes.
+ */
+function legacyTextError(content: Buffer, fileName: string): AppError | undefined {
+  let c1 = false;
+  for (let i = 0; i < content.length; i++) {
+    const byte = content[i] ?? 0;
+    if (byte === 0x1a && i === content.length - 1) continue;
+    if (isControl(byte) || byte === 0x7f) return undefined;
+    if (byte >= 0x80 && byte <= 0x9f) c1 = true;
+  }
+  const decoded = new TextDecoder("utf-8").decode(content);
+  const line = (decoded.slice(0, decoded.indexOf("\uFFFD")).match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
+  // Latin-1 leaves 0x80–0x9F to controls; Windows-1252 puts € „ “ ” and the like there.
+  const guess = c1 ? "Windows-1252 (Western European)" : "Latin-1 (ISO-8859-1) or Windows-1252 (Western European)";
+  return new AppError(
+    "invalid_input",
+    `${fileName} is not UTF-8 text: it looks like ${guess}, as Excel's plain "CSV (Comma delimited)" saves it (the first such character is on line ${line}). Save it again as "CSV UTF-8", or convert it: ${iconvHint("WINDOWS-1252", fileName)} (for a file written in another language, name its code page instead of WINDOWS-1252).`,
+  );
+}
+
 function decodeText(content: Buffer, fileName: string): string {
-  const utf16 = content.length >= 2 && ((content[0] === 0xff && content[1] === 0xfe) || (content[0] === 0xfe && content[1] === 0xff));
-  if (utf16) {
+  const wide = wideEncodingOf(content);
+  if (wide) {
     // Excel's "Unicode Text" export is UTF-16; naming it beats calling it binary.
     throw new AppError(
       "invalid_input",
-      `${fileName} is saved as UTF-16 text: save it again as "CSV UTF-8", or as plain CSV, and try again.`,
+      `${fileName} is saved as ${wide.name} text${wide.unmarked ? ` (${wide.unmarked})` : ""}: save it again as "CSV UTF-8", or convert it: ${iconvHint(wide.iconv, fileName)}`,
     );
   }
   // UTF-8 text never contains NUL, so one means a spreadsheet or other binary file.
@@ -104,25 +233,48 @@ function decodeText(content: Buffer, fileName: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(content).replace(/^\uFEFF/, "");
   } catch {
-    throw binaryError(fileName);
+    throw legacyTextError(content, fileName) ?? binaryError(fileName);
   }
 }
 
-function readRecords(text: string, fileName: string): { cells: string[]; line: number }[] {
+interface Row {
+  cells: string[];
+  /** The line the row ends on, counting CR LF, LF and a lone CR each as one line end. */
+  line: number;
+}
+
+function readRecords(text: string, fileName: string): Row[] {
+  // csv-parse counts the CR and the LF of a quoted CR LF as two lines, so lines are counted here, from
+  // the byte offset where each record ends.
+  const bytes = Buffer.from(text, "utf8");
+  let counted = 0;
+  let line = 1;
+  const lineAt = (end: number): number => {
+    let stop = end;
+    if (bytes[stop - 1] === 0x0a) stop--;
+    if (bytes[stop - 1] === 0x0d) stop--;
+    for (; counted < stop; counted++) {
+      const byte = bytes[counted];
+      if (byte === 0x0a || (byte === 0x0d && bytes[counted + 1] !== 0x0a)) line++;
+    }
+    return line;
+  };
   const lines: number[] = [];
   let records: string[][];
   try {
-    // Mixed line endings confuse csv-parse's one-time delimiter detection, so unify them first.
-    records = parse(text.replace(/\r\n?/g, "\n"), {
+    records = parse(bytes, {
       // Excel in many locales writes ";" between columns; identities never contain ";" or tabs.
       delimiter: [",", ";", "\t"],
+      // Named rather than detected: detection is done once and mixed line endings confused it. A line
+      // end inside a quoted cell stays as written.
+      record_delimiter: ["\r\n", "\n", "\r"],
       relax_column_count: true,
       relax_quotes: true,
       skip_empty_lines: true,
       skip_records_with_empty_values: true,
       trim: true,
       on_record: (record: string[], context) => {
-        lines.push(context.lines);
+        lines.push(lineAt(context.bytes));
         return record;
       },
     });
@@ -140,7 +292,7 @@ function readRecords(text: string, fileName: string): { cells: string[]; line: n
 
 function findIdentityColumn(header: string[]): number | undefined {
   const names = header.map(normalizeHeader);
-  for (const wanted of IDENTITY_HEADERS) {
+  for (const wanted of IDENTITY_KEYS) {
     const index = names.indexOf(wanted);
     if (index !== -1) return index;
   }
@@ -162,6 +314,20 @@ export function parseIdentityCsv(content: Buffer, fileName: string): CsvIdentiti
 
   const columnIndex = findIdentityColumn(first.cells);
   const column = columnIndex === undefined ? null : (first.cells[columnIndex] ?? "");
+  // A list written on one line ("a@contoso.com;b@contoso.com;…"), alone or under a one-column header.
+  const [single, ...more] = columnIndex === undefined ? records : records.slice(1);
+  const oneColumnHeader = columnIndex === undefined || first.cells.filter((c) => c !== "").length === 1;
+  const oneLine = single !== undefined && more.length === 0 && oneColumnHeader ? oneLineList(single, fileName) : undefined;
+  if (oneLine) return { ...collapse(oneLine), column, rows: 1, skipped: [] };
+  if (columnIndex === undefined && isHeaderWithoutIdentities(records)) {
+    const shown = first.cells.slice(0, 5).map((c) => `"${c}"`);
+    if (first.cells.length > 5) shown.push("…");
+    const names = `${IDENTITY_HEADERS.slice(0, -1).join(", ")} or ${IDENTITY_HEADERS.at(-1)}`;
+    throw new AppError(
+      "invalid_input",
+      `${fileName} starts with a row that looks like a header (${shown.join(", ")}) but has no column of user identities: name the identity column ${names}; if ${shown[0]} is a user, put a header line such as UserPrincipalName above it.`,
+    );
+  }
   const data = columnIndex === undefined ? records : records.slice(1);
   const index = columnIndex ?? 0;
   const values: string[] = [];
@@ -186,6 +352,38 @@ export function parseIdentityCsv(content: Buffer, fileName: string): CsvIdentiti
   }
   const { identities, duplicates } = collapse(values);
   return { identities, column, rows: data.length, duplicates, skipped };
+}
+
+/**
+ * The values of a row that holds a whole list (several values, every one a UPN, email or SIP address
+ * or object id), or undefined for one user's row. A row of many identities with other values among
+ * them is refused rather than read as its first cell alone.
+ */
+function oneLineList(row: Row, fileName: string): string[] | undefined {
+  const values = row.cells.filter((c) => c !== "");
+  if (values.length < 2) return undefined;
+  const others = values.filter((v) => !looksLikeAddress(v));
+  if (others.length === 0) return values;
+  const identities = values.length - others.length;
+  if (identities < 3) return undefined;
+  throw new AppError(
+    "invalid_input",
+    `${fileName} has ${values.length} values on line ${row.line}: ${identities} look like identities but ${others.length === 1 ? "1 does" : `${others.length} do`} not (such as "${others[0]}"). Put one identity per line, or a header such as UserPrincipalName and one user per row.`,
+  );
+}
+
+/**
+ * Whether a first row with no identity column is a header all the same: it names a column of a
+ * directory export (DisplayName, Department…), or it is not an address while every row below starts
+ * with one.
+ */
+function isHeaderWithoutIdentities(records: Row[]): boolean {
+  const [first, ...data] = records;
+  const head = first?.cells[0] ?? "";
+  if (first === undefined || head === "" || looksLikeAddress(head)) return false;
+  if (first.cells.some((c) => OTHER_HEADERS.has(normalizeHeader(c)))) return true;
+  const starts = data.map((r) => r.cells[0] ?? "").filter((v) => v !== "");
+  return starts.length > 0 && starts.every(looksLikeAddress);
 }
 
 function errnoOf(err: unknown): string | undefined {
