@@ -3,8 +3,9 @@ import os from "node:os";
 import type { FastifyInstance } from "fastify";
 import { AppError, exitCodeFor } from "../core/errors.ts";
 import { buildServer } from "../http/server.ts";
-import { stopRunningJobs } from "../jobs/jobs.service.ts";
+import { isJobRunningHere, stopRunningJobs } from "../jobs/jobs.service.ts";
 import { openRuntime, type Runtime } from "../runtime.ts";
+import { terminalSafe } from "./terminal-safe.ts";
 
 /** An error answer from the API, as the CLI shows it. */
 export class ApiError extends Error {
@@ -43,6 +44,8 @@ export interface ApiClient {
   call<T>(method: string, path: string, opts?: CallOptions): Promise<T>;
   /** Lets a job this process runs finish its batch and stay resumable, then closes the store. */
   interrupt(): Promise<string[]>;
+  /** True while this process itself runs the job (the embedded store); a job of another process can only be followed. */
+  runsJob(jobId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -99,7 +102,7 @@ export async function askPassword(prompt: string): Promise<string> {
   }
   const readline = await import("node:readline");
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  process.stderr.write(prompt);
+  process.stderr.write(terminalSafe(prompt));
   // Nothing typed is echoed.
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
   const answer = await new Promise<string>((resolve) => rl.question("", resolve));
@@ -151,6 +154,7 @@ export async function connect(opts: ClientOptions): Promise<ApiClient> {
       raw,
       call: async <T>(method: string, path: string, o?: CallOptions) => parse<T>(await raw(method, path, o)),
       interrupt: async () => [],
+      runsJob: () => false,
       close: async () => {
         // A session the command opened ends with it.
         if (headers.cookie) await fetch(`${base}/api/v1/auth/sign-out`, { method: "POST", headers }).catch(() => undefined);
@@ -195,6 +199,7 @@ export async function connect(opts: ClientOptions): Promise<ApiClient> {
     raw,
     call: async <T>(method: string, path: string, o?: CallOptions) => parse<T>(await raw(method, path, o)),
     interrupt: () => stopRunningJobs(),
+    runsJob: (jobId) => isJobRunningHere(jobId),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -3,7 +3,7 @@ import { ensureFirstAdmin } from "../auth/auth.service.ts";
 import { AppError } from "../core/errors.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
 import { buildServer } from "../http/server.ts";
-import { stopRunningJobs } from "../jobs/jobs.service.ts";
+import { leaseSeconds, recoverOrphanedJobs, stopRunningJobs } from "../jobs/jobs.service.ts";
 import { openRuntime } from "../runtime.ts";
 import { listTenants } from "../tenancy/tenant.service.ts";
 import { globals, int, printError } from "./cli.ts";
@@ -51,6 +51,19 @@ export function registerServeCommand(program: Command): void {
         const app = await buildServer(runtime, { logger: o.log === true, trustProxy });
         const address = await app.listen({ host: o.host, port: o.port });
         runtime.store.lock?.setServerUrl(address);
+        // Every server takes over jobs whose runner is gone (killed mid-job, or its lease expired without renewal),
+        // at start and then every half lease, so no job waits for a human to resume it.
+        const recover = () =>
+          recoverOrphanedJobs(runtime.store.db, runtime.env, (tenantId, actor) => runtime.ctx(tenantId, actor, "job-recovery"))
+            .then((ids) => {
+              for (const id of ids) process.stdout.write(`Took over job ${id}, whose runner was gone.\n`);
+            })
+            .catch((err) =>
+              process.stderr.write(`callplane: looking for orphaned jobs failed: ${err instanceof Error ? err.message : String(err)}\n`),
+            );
+        void recover();
+        const sweeper = setInterval(recover, Math.max(1000, (leaseSeconds() * 1000) / 2));
+        sweeper.unref();
         process.stdout.write(
           `Callplane is listening on ${address} (store: ${runtime.store.kind} ${runtime.store.location}).\n` +
             `API: ${address}/api/v1   OpenAPI: ${address}/api/openapi.json\n` +
@@ -73,6 +86,7 @@ export function registerServeCommand(program: Command): void {
         }
         const stop = async () => {
           process.stdout.write("Stopping: letting running jobs finish their batch…\n");
+          clearInterval(sweeper);
           await stopRunningJobs();
           await app.close();
           await runtime.close();

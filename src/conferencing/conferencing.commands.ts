@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { bool, int, kv, list, run, table } from "../cli/cli.ts";
+import { terminalSafe } from "../cli/terminal-safe.ts";
 import { AppError } from "../core/errors.ts";
 import { readCsvBytes } from "../core/identity-list.ts";
 import { bulkExitCode, followJob, formatReport, jobReport } from "../jobs/jobs.commands.ts";
@@ -41,6 +42,7 @@ function changeText(c: DialInChange): string {
   if (c.dialIn) parts.push(dialInText(c.dialIn));
   if (c.pin) parts.push(`Leader PIN: ${c.pin}   (shown this once; it is stored only as a hash)`);
   if (c.emailFile) parts.push(`Email to the user written to ${c.emailFile}`);
+  if (c.warning) parts.push(`warning: ${c.warning}`);
   return parts.join("\n");
 }
 
@@ -472,7 +474,7 @@ export function registerConferencingCommands(program: Command): void {
               ...start.input.skipped.map((s) => `Skipped line ${s.line}: ${s.reason}`),
               `Number of users to have their audio conferencing provider set to Microsoft: ${start.job.total}${start.job.dryRun ? " (dry run)" : ""}`,
             ].filter(Boolean);
-            process.stderr.write(`${notes.join("\n")}\n`);
+            process.stderr.write(terminalSafe(`${notes.join("\n")}\n`));
           }
           return jobReport(api, await followJob(api, start.job.id, g, start.job.dryRun ? "Checking" : "Moving"));
         },

@@ -96,6 +96,7 @@ export const dialInChange = z.object({
     .object({ provider: z.string().nullable(), acpEntries: z.array(acpEntryView), conferenceId: z.string().nullable() })
     .nullable(),
   emailFile: z.string().nullable(),
+  warning: z.string().nullable().describe("something that failed after the change was made, e.g. the user's email could not be written"),
 });
 
 const conferenceId = z.union([z.string().max(20), z.number().int()]);

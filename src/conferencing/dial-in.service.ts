@@ -3,8 +3,9 @@ import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, atField } from "../core/errors.ts";
 import { cryptoRng, type Rng } from "../core/random.ts";
-import { countReadyForAudioConferencing, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
-import { type DialInEmail, writeOutbox } from "../notify/email.ts";
+import { countReadyForAudioConferencing, getUserById, lockUsers, resolveUserId, type UserView } from "../directory/users.service.ts";
+import { deliverAfterCommit } from "../notify/deliver.ts";
+import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { type Bridge, findBridge, numberOnBridge } from "./bridges.service.ts";
 import { validateConferenceId } from "./conference-id.ts";
@@ -55,6 +56,8 @@ export interface DialInChange {
   /** What was replaced and archived, so the administrator can see it was kept. */
   replaced: { provider: string | null; acpEntries: AcpEntry[]; conferenceId: string | null } | null;
   emailFile: string | null;
+  /** Something that failed after the change was made (the email could not be written), or null. */
+  warning: string | null;
 }
 
 interface DialInRow {
@@ -218,6 +221,7 @@ export interface EnableOptions {
 }
 
 interface TxResult {
+  userId: string;
   change: DialInChange;
   mail: DialInEmail | null;
 }
@@ -227,10 +231,12 @@ interface TxResult {
  * replacement (archived first), conference ID and numbers, a new PIN.
  */
 export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOptions): Promise<TxResult> {
+  await lockUsers(ctx, [userId]);
   const user = await getUserById(ctx, userId);
   const current = await loadDialIn(ctx, userId);
   if (current) {
     return {
+      userId,
       change: {
         user: user.userPrincipalName,
         changed: false,
@@ -239,6 +245,7 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
         pin: null,
         replaced: null,
         emailFile: null,
+        warning: null,
       },
       mail: null,
     };
@@ -293,6 +300,7 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
   const replacedName = acpEntries.length > 0 ? user.provider.name : null;
   const sendMail = opts.sendEmail === true || settings.automaticallySendEmailsToUsers;
   return {
+    userId,
     change: {
       user: user.userPrincipalName,
       changed: true,
@@ -303,6 +311,7 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
       pin,
       replaced: acpEntries.length > 0 ? { provider: replacedName, acpEntries, conferenceId: null } : null,
       emailFile: null,
+      warning: null,
     },
     mail: sendMail
       ? mailFor(
@@ -322,10 +331,10 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
   };
 }
 
+/** Writes the change's email once it is committed; a failure comes back as the change's warning, never as an error. */
 async function deliver(ctx: Ctx, result: TxResult): Promise<DialInChange> {
-  if (!result.mail) return result.change;
-  const [file] = await writeOutbox(ctx.env.outboxDir, [result.mail]);
-  return { ...result.change, emailFile: file ?? null };
+  const delivered = await deliverAfterCommit(ctx, result.mail, result.userId, result.change.pin !== null);
+  return { ...result.change, ...delivered };
 }
 
 /** Enable-CsOnlineDialInConferencingUser: makes Microsoft the user's audio conferencing provider. */
@@ -372,6 +381,8 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
   }
   const result = await inTransaction(ctx, async (tx): Promise<TxResult> => {
     const userId = await resolveUserId(tx, identity);
+    // Read under the user's lock: a concurrent change to the same user waits, so none is lost.
+    await lockUsers(tx, [userId]);
     const user = await getUserById(tx, userId);
     const current = await requireMicrosoft(tx, user);
     if (!user.audioConferencingLicensed) throw licenceError(user);
@@ -411,6 +422,7 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
     const changedFields = (Object.keys(next) as (keyof typeof next)[]).filter((k) => next[k] !== prev[k]);
     if (changedFields.length === 0 && !pin) {
       return {
+        userId,
         change: {
           user: user.userPrincipalName,
           changed: false,
@@ -419,6 +431,7 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
           pin: null,
           replaced: null,
           emailFile: null,
+          warning: null,
         },
         mail: null,
       };
@@ -445,6 +458,7 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
     const notify = pin !== null || what.some((f) => f === "conferenceId" || f === "serviceNumber" || f === "tollFreeServiceNumber");
     const sendMail = opts.sendEmail === true || (settings.automaticallySendEmailsToUsers && notify);
     return {
+      userId,
       change: {
         user: user.userPrincipalName,
         changed: true,
@@ -453,6 +467,7 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
         pin,
         replaced: { provider: "Microsoft", acpEntries: [], conferenceId: current.conference_id },
         emailFile: null,
+        warning: null,
       },
       mail: sendMail
         ? mailFor(
@@ -472,6 +487,7 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
 
 /** Disable-CsOnlineDialInConferencingUser inside the caller's transaction: archives and releases the conference ID. */
 export async function disableDialInInTx(ctx: Ctx, userId: string, opts: { operation?: string; sendEmail?: boolean }): Promise<TxResult> {
+  await lockUsers(ctx, [userId]);
   const user = await getUserById(ctx, userId);
   const current = await loadDialIn(ctx, userId);
   if (!current) {
@@ -493,6 +509,7 @@ export async function disableDialInInTx(ctx: Ctx, userId: string, opts: { operat
   const settings = await getConferencingSettings(ctx);
   const sendMail = opts.sendEmail === true || settings.automaticallySendEmailsToUsers;
   return {
+    userId,
     change: {
       user: user.userPrincipalName,
       changed: true,
@@ -501,6 +518,7 @@ export async function disableDialInInTx(ctx: Ctx, userId: string, opts: { operat
       pin: null,
       replaced: { provider: "Microsoft", acpEntries: [], conferenceId: current.conference_id },
       emailFile: null,
+      warning: null,
     },
     mail: sendMail
       ? mailFor(
@@ -554,6 +572,7 @@ export interface RestoreResult {
 export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreResult> {
   return inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
+    await lockUsers(tx, [userId]);
     const user = await getUserById(tx, userId);
     const [arch] = await rows<{ id: string | number; data: ArchiveData; operation: string; created_at: Date | string }>(
       tx.db,

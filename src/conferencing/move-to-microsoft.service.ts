@@ -7,18 +7,19 @@ import {
   AUDIO_CONFERENCING_PLANS_SQL,
   forEachResolvedItem,
   hasAudioConferencingLicence,
+  lockUsers,
   resolveJobItems,
 } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
   bulkReport,
-  createJob,
-  findResumableJob,
   type ItemOutcome,
+  identitySample,
   type JobView,
   type PendingItem,
   type ProgressListener,
+  planJob,
   registerJobHandler,
   runJob,
   startJobInBackground,
@@ -114,16 +115,14 @@ export async function planMoveToMicrosoft(ctx: Ctx, input: MoveToMicrosoftInput)
     info = { source: "user-list", count: identities.length, duplicates: parsed.duplicates, skipped: [], column: null };
   }
   const params = { source: info.source, identities, ...common };
-  const resumable = await findResumableJob(ctx, MOVE_TO_MICROSOFT, dryRun, params);
-  if (resumable) return { job: resumable, resumed: true, input: info };
-  const job = await createJob(ctx, {
+  const { job, resumed } = await planJob(ctx, {
     kind: MOVE_TO_MICROSOFT,
     dryRun,
-    params: { ...common, source: info.source, identityCount: identities.length, identities: identities.slice(0, 20) },
+    params: { ...common, source: info.source, identityCount: identities.length, identities: identitySample(identities) },
     fingerprintOf: params,
     items: identities.map((identity) => ({ identity })),
   });
-  return { job, resumed: false, input: info };
+  return { job, resumed, input: info };
 }
 
 /** A job over every user a SQL condition on `u` selects, planned in one INSERT … SELECT. */
@@ -134,9 +133,7 @@ async function planSelection(
   selection: SQL,
 ): Promise<MoveStart> {
   const info = { source: params.source, duplicates: 0, skipped: [], column: null };
-  const resumable = await findResumableJob(ctx, MOVE_TO_MICROSOFT, dryRun, params);
-  if (resumable) return { job: resumable, resumed: true, input: { ...info, count: resumable.total } };
-  const job = await createJob(ctx, {
+  const { job, resumed } = await planJob(ctx, {
     kind: MOVE_TO_MICROSOFT,
     dryRun,
     params,
@@ -145,7 +142,7 @@ async function planSelection(
       select ${jobId}::uuid, row_number() over (order by lower(u.user_principal_name)), u.user_principal_name, u.id
       from users u where u.tenant_id = ${ctx.tenantId} and u.deleted_at is null and ${selection}`,
   });
-  return { job, resumed: false, input: { ...info, count: job.total } };
+  return { job, resumed, input: { ...info, count: job.total } };
 }
 
 /**
@@ -158,10 +155,7 @@ export async function moveUsersToMicrosoft(
   opts: { wait: boolean; onProgress?: ProgressListener },
 ): Promise<MoveStart & { report: BulkReport | null }> {
   const start = await planMoveToMicrosoft(ctx, input);
-  if (!opts.wait) {
-    startJobInBackground(ctx, start.job.id);
-    return { ...start, report: null };
-  }
+  if (!opts.wait) return { ...start, job: await startJobInBackground(ctx, start.job.id), report: null };
   await runJob(ctx, start.job.id, opts.onProgress);
   const report = await bulkReport(ctx, start.job.id);
   // Waited for, the job is answered as it ended, not as it was planned.
@@ -179,6 +173,7 @@ interface StateRow {
 
 registerJobHandler({
   kind: MOVE_TO_MICROSOFT,
+  permission: "conferencing.bulk",
   batchSize: 4000,
   async prepare(ctx, job) {
     const bridgeName = typeof job.params.bridge === "string" ? job.params.bridge : undefined;
@@ -205,8 +200,10 @@ registerJobHandler({
       // 1. Who are they: one query for every identity of the batch that is not yet a user id.
       const { userIdOf, failures } = await resolveJobItems(tx, items);
       const outcomes: ItemOutcome[] = [...failures];
-      // 2. Their licence and provider: one query.
+      // 2. Their licence and provider: one query, after locking them (in id order, as every writer does), so a
+      // single-user change racing this batch either commits first and is seen here, or waits for the batch.
       const ids = [...new Set(userIdOf.values())];
+      await lockUsers(tx, ids);
       const states = ids.length
         ? await rows<StateRow>(
             tx.db,
@@ -344,8 +341,12 @@ registerJobHandler({
       }));
       return {
         outcomes,
-        afterCommit: async () => {
-          await writeOutbox(tx.env.outboxDir, mails);
+        afterCommit: {
+          run: async () => {
+            await writeOutbox(tx.env.outboxDir, mails);
+          },
+          items: changes.map((c) => ({ seq: c.seq, userId: c.state.id })),
+          failure: "Changed, but the dial-in email (with the new PIN) could not be written; reset the PIN to send a new one",
         },
       };
     };

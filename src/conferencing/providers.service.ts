@@ -3,7 +3,7 @@ import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, atField, fieldError } from "../core/errors.ts";
 import { matchesWildcard } from "../core/wildcard.ts";
-import { resolveUserId } from "../directory/users.service.ts";
+import { lockUsers, resolveUserId } from "../directory/users.service.ts";
 import { rows } from "../store/db.ts";
 import { normalizeServiceNumber } from "./tel-uri.ts";
 
@@ -124,6 +124,7 @@ export interface SetUserAcpInput {
 export async function setUserAcp(ctx: Ctx, identity: string, input: SetUserAcpInput): Promise<AcpEntry[]> {
   return inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
+    await lockUsers(tx, [userId]);
     const provider = await findProvider(tx, input.name);
     if (provider.isMicrosoft) {
       throw new AppError(
@@ -166,6 +167,7 @@ export async function setUserAcp(ctx: Ctx, identity: string, input: SetUserAcpIn
 export async function removeUserAcp(ctx: Ctx, identity: string, name?: string): Promise<AcpEntry[]> {
   return inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
+    await lockUsers(tx, [userId]);
     const before = await listUserAcpEntries(tx, userId);
     if (name && !before.some((e) => e.name.toLowerCase() === name.trim().toLowerCase())) {
       throw new AppError(

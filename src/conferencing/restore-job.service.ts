@@ -2,16 +2,17 @@ import { sql } from "drizzle-orm";
 import { type AuditInput, recordAudit } from "../audit/audit.service.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
-import { hasAudioConferencingLicence } from "../directory/users.service.ts";
+import { hasAudioConferencingLicence, lockUsers } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
   bulkReport,
-  createJob,
+  findResumableJob,
   getJob,
   type ItemOutcome,
   type JobView,
   type PendingItem,
+  planJob,
   registerJobHandler,
   runJob,
   startJobInBackground,
@@ -32,6 +33,10 @@ export async function restoreJob(
   opts: { wait: boolean; dryRun?: boolean },
 ): Promise<{ job: JobView; report: BulkReport | null }> {
   const source = await getJob(ctx, sourceJobId);
+  const params = { sourceJob: sourceJobId, sourceKind: source.kind };
+  // An unfinished restore of this job (interrupted, or killed after its last batch) is continued, not begun again.
+  const unfinished = await findResumableJob(ctx, RESTORE_JOB, opts.dryRun === true, params);
+  if (unfinished) return runRestore(ctx, unfinished.id, opts.wait);
   if (source.dryRun)
     throw new AppError("nothing_to_restore", `Job ${sourceJobId} was a dry run: it changed nothing, so there is nothing to restore.`);
   const [pending] = await rows<{ n: string | number }>(
@@ -44,22 +49,23 @@ export async function restoreJob(
       `Job ${sourceJobId} has nothing left to restore: it changed no user, or they were restored already.`,
     );
   }
-  const job = await createJob(ctx, {
+  const { job } = await planJob(ctx, {
     kind: RESTORE_JOB,
     dryRun: opts.dryRun === true,
-    params: { sourceJob: sourceJobId, sourceKind: source.kind },
+    params,
     items: (jobId) => sql`
       insert into job_items (job_id, seq, identity, user_id, detail)
       select ${jobId}::uuid, row_number() over (order by a.id), u.user_principal_name, a.user_id, jsonb_build_object('archiveId', a.id)
       from archives a join users u on u.id = a.user_id
       where a.job_id = ${sourceJobId} and a.restored_at is null`,
   });
-  if (!opts.wait) {
-    startJobInBackground(ctx, job.id);
-    return { job, report: null };
-  }
-  await runJob(ctx, job.id);
-  return { job: await getJob(ctx, job.id), report: await bulkReport(ctx, job.id) };
+  return runRestore(ctx, job.id, opts.wait);
+}
+
+async function runRestore(ctx: Ctx, jobId: string, wait: boolean): Promise<{ job: JobView; report: BulkReport | null }> {
+  if (!wait) return { job: await startJobInBackground(ctx, jobId), report: null };
+  await runJob(ctx, jobId);
+  return { job: await getJob(ctx, jobId), report: await bulkReport(ctx, jobId) };
 }
 
 interface CurrentRow {
@@ -72,6 +78,7 @@ interface CurrentRow {
 
 registerJobHandler({
   kind: RESTORE_JOB,
+  permission: "conferencing.bulk",
   batchSize: 2000,
   async prepare(_ctx, job) {
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {
@@ -82,6 +89,11 @@ registerJobHandler({
             where tenant_id = ${tx.tenantId} and id in (select (jsonb_array_elements_text(${JSON.stringify(archiveIds)}::jsonb))::bigint)`,
       );
       const archiveById = new Map(archives.map((a) => [Number(a.id), a]));
+      // Under the users' locks, as every conferencing writer takes them: a single change racing the batch is seen, never lost.
+      await lockUsers(
+        tx,
+        items.flatMap((i) => (i.userId ? [i.userId] : [])),
+      );
       const userIds = JSON.stringify(items.map((i) => i.userId));
       const current = await rows<CurrentRow>(
         tx.db,

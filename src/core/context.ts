@@ -10,6 +10,8 @@ export interface Ctx {
   actor: string;
   /** Where the request came from, recorded in the audit log: `ip:ADDRESS`, `cli:in-process`; `internal` when unsaid. */
   source?: string;
+  /** What the principal may do (from its role); undefined for internal work, which may do anything. */
+  permissions?: ReadonlySet<string>;
   env: AppEnv;
 }
 

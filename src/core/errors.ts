@@ -30,6 +30,7 @@ export const errorCodes = {
   bridge_required: { status: 409, exit: 2 },
   tenant_required: { status: 400, exit: 2 },
   job_not_resumable: { status: 409, exit: 2 },
+  job_claimed: { status: 409, exit: 2 },
   cloud_only_user: { status: 409, exit: 2 },
   on_premises_authority: { status: 409, exit: 2 },
   already_enabled: { status: 409, exit: 2 },
@@ -145,7 +146,46 @@ const uniqueMessages: Record<string, { code: ErrorCode; message: string; path?: 
     path: "body.lineUri",
   },
   users_tenant_immutable_id: { code: "duplicate", message: "Another online user is already anchored to that on-premises object." },
+  user_acp_entries_user_name: {
+    code: "duplicate",
+    message: "The user already has an entry for that provider: edit it with `callplane conferencing acp set`.",
+    path: "body.name",
+  },
+  dial_in_users_pkey: {
+    code: "already_enabled",
+    message: "The user was given Microsoft dial-in conferencing by another change at the same moment: look at the user again.",
+  },
+  jobs_unfinished_fingerprint: {
+    code: "job_claimed",
+    message: "The same bulk command is already planned as an unfinished job: run it again to continue that job.",
+  },
+  directory_objects_tenant_immutable_id: { code: "duplicate", message: "Another on-premises object has that immutable id." },
+  pstn_usages_tenant_name: { code: "duplicate", message: "A PSTN usage with that name already exists.", path: "body.name" },
+  pstn_gateways_tenant_fqdn: { code: "duplicate", message: "A PSTN gateway with that address already exists.", path: "body.fqdn" },
+  voice_routes_tenant_name: { code: "duplicate", message: "A voice route with that name already exists.", path: "body.name" },
+  voice_routing_policies_tenant_identity: {
+    code: "duplicate",
+    message: "A voice routing policy with that identity already exists.",
+    path: "body.identity",
+  },
+  dial_plans_tenant_identity: { code: "duplicate", message: "A dial plan with that identity already exists.", path: "body.identity" },
+  normalization_rules_plan_name: {
+    code: "duplicate",
+    message: "A normalization rule with that name already exists in this dial plan.",
+    path: "body.name",
+  },
 };
+
+/** Says which value clashed, from the constraint's name and PostgreSQL's detail, for a constraint without its own message. */
+function unknownDuplicate(constraint: unknown, detail: unknown): AppError {
+  const name = typeof constraint === "string" ? constraint : "a unique constraint";
+  // PostgreSQL's detail reads `Key (column)=(value) already exists.`: the value is the caller's own input.
+  const key = typeof detail === "string" ? /^Key \((.{1,200}?)\)=\((.{0,200})\)/.exec(detail) : null;
+  return new AppError(
+    "duplicate",
+    key ? `That ${key[1]} (${key[2]}) is already in use (${name}): choose another.` : `That value is already in use (${name}): choose another.`,
+  );
+}
 
 /** Translates database driver errors into domain errors; anything else passes through unchanged. */
 export function translateError(err: unknown): unknown {
@@ -155,9 +195,16 @@ export function translateError(err: unknown): unknown {
   if (pg.code === "23505") {
     const known = typeof pg.constraint === "string" ? uniqueMessages[pg.constraint] : undefined;
     if (known) return new AppError(known.code, known.message, known.path ? [{ path: known.path, message: known.message }] : []);
-    return new AppError("duplicate", "That value is already in use.");
+    return unknownDuplicate(pg.constraint, pg.detail);
   }
-  if (pg.code === "23503") return new AppError("not_found", "A referenced item does not exist.");
+  if (pg.code === "23503") {
+    const name = typeof pg.constraint === "string" ? ` (${pg.constraint})` : "";
+    return new AppError("not_found", `A referenced item does not exist${name}: it may have been removed meanwhile; look it up again.`);
+  }
+  // Two writers waited on each other (PostgreSQL broke the cycle) or a serializable conflict: nothing was changed.
+  if (pg.code === "40P01" || pg.code === "40001") {
+    return new AppError("unavailable", "The change collided with another change at the same moment and was not made: try again.");
+  }
   if (pg.code === "22P02" || pg.code === "22003") return new AppError("invalid_input", "A value has the wrong format.");
   // NUL and other characters PostgreSQL text cannot hold (22021, 22P05).
   if (pg.code === "22021" || pg.code === "22P05") {

@@ -341,6 +341,17 @@ export function forEachResolvedItem<S>(
   }
 }
 
+/**
+ * Locks users' rows for the caller's transaction, in id order (as every writer takes them, so two
+ * writers never wait on each other in a cycle): a concurrent change to the same user waits, and
+ * reads made after this see its result, so no change is lost.
+ */
+export async function lockUsers(ctx: Ctx, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await ctx.db.execute(sql`select id from users
+      where id in (select (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid) order by id for update`);
+}
+
 /** Finds one user by any identity, or says clearly that none or several match. */
 export async function resolveUserId(ctx: Ctx, identity: string): Promise<string> {
   const key = identity.trim().toLowerCase();

@@ -12,6 +12,7 @@ import { auditRoutes } from "../audit/audit.routes.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import { type Acting, actorOf, unauthenticated } from "../auth/auth.service.ts";
 import { installAccessControl, type LocalOperator, securityHeaders, sourceOf } from "../auth/http-auth.ts";
+import { permissionsOf } from "../auth/permissions.ts";
 import { conferencingRoutes } from "../conferencing/conferencing.routes.ts";
 import type { Ctx } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
@@ -217,7 +218,8 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
   };
   const ctxOf: CtxOf = async (req) => {
     const by = actingOf(req);
-    return runtime.ctx(header(req, "x-callplane-tenant"), by.actor, by.source);
+    const ctx = await runtime.ctx(header(req, "x-callplane-tenant"), by.actor, by.source);
+    return req.principal ? { ...ctx, permissions: new Set(permissionsOf(req.principal.role)) } : ctx;
   };
 
   await app.register(

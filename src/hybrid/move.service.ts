@@ -9,12 +9,12 @@ import {
   type BatchResult,
   type BulkReport,
   bulkReport,
-  createJob,
-  findResumableJob,
   type ItemOutcome,
+  identitySample,
   type JobView,
   type PendingItem,
   type ProgressListener,
+  planJob,
   registerJobHandler,
   runJob,
   startJobInBackground,
@@ -321,21 +321,14 @@ export async function moveUsers(
     force: input.force === true,
   };
   const params = { source: info.source, identities, ...common };
-  let job = await findResumableJob(ctx, MOVE_USERS, dryRun, params);
-  const resumed = job !== undefined;
-  if (!job) {
-    job = await createJob(ctx, {
-      kind: MOVE_USERS,
-      dryRun,
-      params: { ...common, source: info.source, identityCount: identities.length, identities: identities.slice(0, 20) },
-      fingerprintOf: params,
-      items: identities.map((identity) => ({ identity })),
-    });
-  }
-  if (!opts.wait) {
-    startJobInBackground(ctx, job.id);
-    return { job, resumed, input: info, report: null };
-  }
+  const { job, resumed } = await planJob(ctx, {
+    kind: MOVE_USERS,
+    dryRun,
+    params: { ...common, source: info.source, identityCount: identities.length, identities: identitySample(identities) },
+    fingerprintOf: params,
+    items: identities.map((identity) => ({ identity })),
+  });
+  if (!opts.wait) return { job: await startJobInBackground(ctx, job.id), resumed, input: info, report: null };
   await runJob(ctx, job.id, opts.onProgress);
   const report = await bulkReport(ctx, job.id);
   return { job: report.job, resumed, input: info, report };
@@ -343,6 +336,7 @@ export async function moveUsers(
 
 registerJobHandler({
   kind: MOVE_USERS,
+  permission: "users.move",
   batchSize: 2000,
   async prepare(_ctx, job) {
     const opts: MoveOptions = {

@@ -20,14 +20,17 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
       : undefined;
   let job = await api.call<JobView>("GET", `/jobs/${jobId}`);
   bar?.start(Math.max(job.total, 1), job.processed);
-  let interrupted = false;
+  // Ctrl-C (or SIGTERM): a remote job goes on in the server, so stop following at once; a job run in this
+  // process finishes its batch first (the client's own handler asks it to), unless a second signal insists.
+  let signals = 0;
   const onSignal = () => {
-    interrupted = true;
+    signals++;
   };
-  process.once("SIGINT", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     while (job.status === "running" || job.status === "pending") {
-      if (interrupted && api.mode === "remote") break;
+      if (signals > 0 && (api.mode === "remote" || signals > 1 || !api.runsJob(jobId))) break;
       await new Promise((r) => setTimeout(r, job.total > 5000 ? 250 : 50));
       job = await api.call<JobView>("GET", `/jobs/${jobId}`);
       bar?.update(job.processed);
@@ -36,6 +39,7 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
     }
   } finally {
     process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     bar?.stop();
   }
   return job;
@@ -43,13 +47,18 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
 
 /** The `{job, dryRun, summary, results}` answer of a bulk command, from a finished job. */
 export async function jobReport(api: ApiClient, job: JobView): Promise<BulkReport> {
-  const results = await api.call<JobResult[]>("GET", `/jobs/${job.id}/results`, { query: { limit: 200000 } });
-  return {
-    job,
-    dryRun: job.dryRun,
-    summary: job.summary,
-    results: results.map((r) => ({ identity: r.identity, outcome: r.outcome, message: r.message })),
-  };
+  // Every row, a page at a time: a report is never cut short.
+  const results: BulkReport["results"] = [];
+  const limit = 50000;
+  for (let afterSeq = 0; ; ) {
+    const page = await api.call<JobResult[]>("GET", `/jobs/${job.id}/results`, { query: { limit, afterSeq } });
+    for (const r of page) {
+      results.push({ identity: r.identity, outcome: r.outcome, message: r.message, ...(r.notice ? { notice: r.notice } : {}) });
+    }
+    if (page.length < limit) break;
+    afterSeq = page[page.length - 1]?.seq ?? afterSeq;
+  }
+  return { job, dryRun: job.dryRun, summary: job.summary, results };
 }
 
 /** Human output of a bulk report: each user's line, then the summary. */
@@ -62,7 +71,9 @@ export function formatReport(r: BulkReport, opts: { maxLines?: number } = {}): s
     duplicate: "skipped",
     "already-restored": "skipped",
   };
-  const lines = r.results.slice(0, max).map((x) => `${(mark[x.outcome] ?? "error").padEnd(8)} ${x.message}`);
+  const lines = r.results
+    .slice(0, max)
+    .map((x) => `${(mark[x.outcome] ?? "error").padEnd(8)} ${x.message}${x.notice ? `\n         notice: ${x.notice}` : ""}`);
   if (r.results.length > max)
     lines.push(`… and ${r.results.length - max} more: see \`callplane jobs results ${r.job.id}\` or export them with --csv.`);
   const s = r.summary;
@@ -73,6 +84,11 @@ export function formatReport(r: BulkReport, opts: { maxLines?: number } = {}): s
     `Job ${r.job.id}${pending > 0 ? ` stopped with ${pending} users left: run the same command again (or \`callplane jobs resume ${r.job.id}\`) to finish.` : "."}`,
   ];
   if (r.job.error && pending > 0) tail.push(r.job.error);
+  if (r.job.notices > 0) {
+    tail.push(
+      `${r.job.notices} changed user${r.job.notices === 1 ? "" : "s"} must be told something that failed after the change (see the notice column of \`callplane jobs results ${r.job.id} --csv\`).`,
+    );
+  }
   return [...lines, ...tail].join("\n");
 }
 
@@ -164,6 +180,7 @@ export function registerJobCommands(program: Command): void {
                   ["message", "Message"],
                 ]),
           json: (r) => (r.text !== undefined ? { text: r.text } : r.results),
+          data: () => o.csv === true && o.output === undefined,
         },
       ),
     );

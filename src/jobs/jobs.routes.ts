@@ -1,8 +1,9 @@
+import { Readable } from "node:stream";
 import { z } from "zod";
 import type { CtxOf } from "../http/server.ts";
 import { type Api, errors, queryBool } from "../http/types.ts";
 import { jobResult, jobView } from "./jobs.schemas.ts";
-import { exportJobResultsCsv, getJob, listJobResults, listJobs, resumeJob } from "./jobs.service.ts";
+import { getJob, listJobResults, listJobs, RESULTS_PAGE_MAX, resumeJob, streamJobResultsCsv } from "./jobs.service.ts";
 
 const jobParam = z.object({ id: z.uuid() });
 
@@ -34,8 +35,9 @@ export function jobRoutes(api: Api, ctxOf: CtxOf): void {
         querystring: z.strictObject({
           outcome: z.string().max(64).optional(),
           failed: queryBool.optional(),
-          offset: z.coerce.number().int().min(0).optional(),
-          limit: z.coerce.number().int().min(1).max(200000).optional(),
+          afterSeq: z.coerce.number().int().min(0).optional().describe("the last seq of the previous page: the next page starts after it"),
+          offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+          limit: z.coerce.number().int().min(1).max(RESULTS_PAGE_MAX).optional(),
         }),
         response: { 200: z.array(jobResult), ...errors },
       },
@@ -53,11 +55,17 @@ export function jobRoutes(api: Api, ctxOf: CtxOf): void {
       },
     },
     async (req, reply) => {
-      const csv = await exportJobResultsCsv(await ctxOf(req), req.params.id);
+      const chunks = streamJobResultsCsv(await ctxOf(req), req.params.id);
+      // The first chunk (the header) comes after the job is found, so an unknown job is a 404, not an empty file.
+      const first = await chunks.next();
+      async function* all() {
+        if (!first.done) yield first.value;
+        yield* chunks;
+      }
       return reply
         .header("content-type", "text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="job-${req.params.id}.csv"`)
-        .send(csv);
+        .send(Readable.from(all()));
     },
   );
   api.post(

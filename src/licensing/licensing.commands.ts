@@ -15,7 +15,9 @@ function change(c: LicenceChange, verb: string): string {
   const head = c.changed
     ? `${verb} for ${c.user.userPrincipalName}.`
     : `Nothing to do: ${c.user.userPrincipalName} already ${verb === "Assigned" ? "has" : "lacks"} it.`;
-  return [head, `Licences: ${c.user.licences.join(", ") || "none"}`, c.conferencing].filter(Boolean).join("\n");
+  return [head, `Licences: ${c.user.licences.join(", ") || "none"}`, c.conferencing, c.warning ? `warning: ${c.warning}` : null]
+    .filter(Boolean)
+    .join("\n");
 }
 
 export function registerLicensingCommands(program: Command): void {

@@ -14,7 +14,12 @@ export const skuView = z.object({
   servicePlans: z.array(z.string()),
 });
 
-const licenceChange = z.object({ user: userView, changed: z.boolean(), conferencing: z.string().nullable() });
+const licenceChange = z.object({
+  user: userView,
+  changed: z.boolean(),
+  conferencing: z.string().nullable(),
+  warning: z.string().nullable().describe("something that failed after the change was made, e.g. the user's email could not be written"),
+});
 
 export function licensingRoutes(api: Api, ctxOf: CtxOf): void {
   api.get(

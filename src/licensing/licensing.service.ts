@@ -4,7 +4,8 @@ import { disableDialInInTx, enableDialInInTx } from "../conferencing/dial-in.ser
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, fieldError } from "../core/errors.ts";
 import { AUDIO_CONFERENCING_PLANS, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
-import { type DialInEmail, writeOutbox } from "../notify/email.ts";
+import { deliverAfterCommit } from "../notify/deliver.ts";
+import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 
 export interface Sku {
@@ -152,6 +153,8 @@ export interface LicenceChange {
   changed: boolean;
   /** What assigning or removing the licence did to dial-in conferencing, if anything. */
   conferencing: string | null;
+  /** Something that failed after the change was made (the user's email could not be written), or null. */
+  warning: string | null;
 }
 
 /**
@@ -217,8 +220,9 @@ export async function assignLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
-  if (mail) await writeOutbox(ctx.env.outboxDir, [mail]);
-  return change;
+  // Written once the change is committed; a failure is the change's warning, never an error hiding it.
+  const { warning } = await deliverAfterCommit(ctx, mail, change.user.id, mail !== null);
+  return { ...change, warning };
 }
 
 /** Removes a licence. Without Audio Conferencing, Microsoft dial-in is turned off and the conference ID released. */
@@ -248,6 +252,7 @@ export async function removeLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
-  if (mail) await writeOutbox(ctx.env.outboxDir, [mail]);
-  return change;
+  // Written once the change is committed; a failure is the change's warning, never an error hiding it.
+  const { warning } = await deliverAfterCommit(ctx, mail, change.user.id, mail !== null);
+  return { ...change, warning };
 }

@@ -107,9 +107,8 @@ export async function writeOutbox(outboxDir: string, mails: DialInEmail[]): Prom
   // Two calls in the same millisecond (a bulk job and a PIN reset, or two tenants with the same
   // UPN) must not write the same file name: the later email would replace the earlier one.
   const call = randomUUID().slice(0, 8);
-  const files = mails.map(
-    (mail, i) => [`${stamp}-${call}-${i}-${mail.to.replace(/[^a-zA-Z0-9@._-]/g, "_")}.eml`, renderEml(mail)] as const,
-  );
+  // Names never carry user data: a long or odd address cannot make a name the file system refuses.
+  const files = mails.map((mail, i) => [`${stamp}-${call}-${i}.eml`, renderEml(mail)] as const);
   const w = outboxWorker();
   const id = nextId++;
   await new Promise<void>((resolve, reject) => {

@@ -201,11 +201,13 @@ export function emailsTo(rt: TestRuntime, upn: string): string[] {
   } catch {
     return [];
   }
-  const safe = upn.replace(/[^a-zA-Z0-9@._-]/g, "_");
+  // File names carry no user data: the recipient is read from each message's To: header.
+  const to = new RegExp(`^To: .*<${upn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}>\r?$`, "im");
   return files
-    .filter((f) => f.endsWith(`-${safe}.eml`))
+    .filter((f) => f.endsWith(".eml"))
     .sort()
-    .map((f) => readFileSync(path.join(rt.outboxDir, f), "utf8"));
+    .map((f) => readFileSync(path.join(rt.outboxDir, f), "utf8"))
+    .filter((text) => to.test(text));
 }
 
 /** Number of .eml files in the outbox. */
