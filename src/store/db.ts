@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { AppError } from "../core/errors.ts";
 import { acquireDataLock, type DataLock } from "./lock.ts";
 import * as schema from "./schema.ts";
 
@@ -20,6 +21,8 @@ export interface Store {
   /** The data folder, or the database URL with its password removed. */
   location: string;
   lock?: DataLock;
+  /** What opening it found and fixed that the operator should hear about (e.g. a folder made private). */
+  notices: string[];
   close(): Promise<void>;
 }
 
@@ -66,34 +69,112 @@ async function openPostgres(url: string): Promise<Store> {
   } finally {
     client.release();
   }
-  return { db, kind: "postgres", location: redactUrl(url), close: () => pool.end() };
+  return { db, kind: "postgres", location: redactUrl(url), notices: [], close: () => pool.end() };
 }
+
+/**
+ * Makes a folder and everything under it its owner's only (folders 0700, files without group or other
+ * bits), creating the folder when missing. Returns what it had to change; throws, naming the command
+ * that fixes it, when a mode cannot be changed (a file owned by someone else).
+ */
+export function makePrivate(folder: string, what: string, holds: string): string[] {
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  // The folder may be a link to where the data really is: that place is made private.
+  const dir = realpathSync(folder);
+  const loose: string[] = [];
+  const visit = (p: string) => {
+    const st = lstatSync(p);
+    // A link is followed by nobody here: its target is not ours to change.
+    if (st.isSymbolicLink()) return;
+    if ((st.mode & 0o077) !== 0) {
+      try {
+        chmodSync(p, st.mode & 0o700);
+      } catch (err) {
+        throw new AppError(
+          "unavailable",
+          `${what} ${folder} is readable by other users (${path.relative(dir, p) || "the folder itself"} has mode ${(st.mode & 0o777).toString(8)}) and could not be made private (${(err as NodeJS.ErrnoException).code ?? String(err)}): as its owner run \`chmod -R go-rwx ${folder}\`, then start again.`,
+        );
+      }
+      loose.push(p);
+    }
+    if (st.isDirectory()) for (const e of readdirSync(p)) visit(path.join(p, e));
+  };
+  visit(dir);
+  return loose.length === 0
+    ? []
+    : [
+        `${what} ${folder} was readable by other users (${loose.length} ${loose.length === 1 ? "entry" : "entries"}, e.g. ${path.relative(dir, loose[0] ?? dir) || "the folder itself"}): made private (owner only). It holds ${holds}: consider who could read it before.`,
+      ];
+}
+
+/**
+ * The embedded engine writes its files with modes of its own (0666, whatever the umask): while a store
+ * is open the process creates files owner-only, and the folder is tightened again after the engine
+ * has made its files. Counted, so the umask is given back when the last store closes.
+ */
+let privateUmaskHolders = 0;
+let umaskBefore: number | undefined;
+function holdPrivateUmask(): () => void {
+  try {
+    if (privateUmaskHolders === 0) umaskBefore = process.umask(0o077);
+    privateUmaskHolders++;
+  } catch {
+    // Worker threads cannot change the umask; the folder's 0700 still keeps others out.
+    return () => undefined;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    privateUmaskHolders--;
+    if (privateUmaskHolders === 0 && umaskBefore !== undefined) process.umask(umaskBefore);
+  };
+}
+
+const DATA_HOLDS = "the store (PIN hashes, password and token hashes) and, by default, the PIN key and the outbox";
 
 async function openPglite(options: StoreOptions): Promise<Store> {
   const inMemory = options.memory === true || options.dataDir === undefined || options.dataDir === "memory://";
   let lock: DataLock | undefined;
   let dataDir: string | undefined;
+  let releaseUmask: () => void = () => undefined;
+  const notices: string[] = [];
   if (!inMemory && options.dataDir) {
     dataDir = path.resolve(options.dataDir);
-    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+    notices.push(...makePrivate(dataDir, "The data folder", DATA_HOLDS));
     lock = acquireDataLock(dataDir, options.holder ?? "callplane");
+    releaseUmask = holdPrivateUmask();
   }
   try {
     const client = dataDir ? new PGlite(path.join(dataDir, "pgdata")) : new PGlite();
     await client.waitReady;
     const db = drizzlePglite(client, { schema }) as unknown as Db;
     await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+    // The engine's first files (from its initial database) come with modes of their own.
+    if (dataDir) makePrivate(path.join(dataDir, "pgdata"), "The store folder", DATA_HOLDS);
     return {
       db,
       kind: "pglite",
       location: dataDir ?? "memory://",
       lock,
+      notices,
       close: async () => {
-        await client.close();
-        lock?.release();
+        try {
+          await client.close();
+        } finally {
+          try {
+            // What the engine wrote while open; a failure here is found and said at the next start.
+            if (dataDir) makePrivate(path.join(dataDir, "pgdata"), "The store folder", DATA_HOLDS);
+          } catch {
+            // The lock must still be released.
+          }
+          releaseUmask();
+          lock?.release();
+        }
       },
     };
   } catch (err) {
+    releaseUmask();
     lock?.release();
     throw err;
   }

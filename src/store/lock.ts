@@ -42,7 +42,7 @@ export function acquireDataLock(dataDir: string, holder: string): DataLock {
   const info: LockInfo = { pid: process.pid, holder, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, "wx");
+      const fd = openSync(file, "wx", 0o600);
       writeSync(fd, JSON.stringify(info));
       closeSync(fd);
       let released = false;
@@ -50,7 +50,7 @@ export function acquireDataLock(dataDir: string, holder: string): DataLock {
         file,
         setServerUrl(url: string) {
           info.serverUrl = url;
-          writeFileSync(file, JSON.stringify(info));
+          writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
         },
         release() {
           if (released) return;
