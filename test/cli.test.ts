@@ -251,6 +251,41 @@ describe("callplane, the binary", () => {
     expect(ran.stdout).toBe("");
   });
 
+  it("keeps control characters from user data off the terminal (human output), --json exact; a CSV of UPNs on one line is read whole", async () => {
+    const [c, d] = readyOn("InterCall").slice(1, 3);
+    if (!c || !d) throw new Error("no InterCall users");
+    const evil = "x\u001b[2Jy\u009b\u202e@contoso.com";
+    writeFileSync(path.join(dir, "one-line.csv"), `${c.userPrincipalName};${d.userPrincipalName};${evil}\r\n`);
+    const human = await cli(["conferencing", "move-to-microsoft", "--csv", "one-line.csv", "--dry-run"]);
+    expect(human.code, show(human)).toBe(1);
+    expect(human.stderr).toContain("Number of users to have their audio conferencing provider set to Microsoft: 3 (dry run)");
+    expect(human.stdout).toContain(`Would change the provider of ${c.userPrincipalName}`);
+    expect(human.stdout).toContain(`Would change the provider of ${d.userPrincipalName}`);
+    expect(human.stdout).toContain("retrieving user x\\x1b[2Jy\\x9b\\u202e@contoso.com:");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no escape sequence may reach the terminal.
+    const unsafe = /[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+    expect(human.stdout).not.toMatch(unsafe);
+
+    const json = await cli(["conferencing", "move-to-microsoft", "--csv", "one-line.csv", "--dry-run", "--json"]);
+    expect(json.code, show(json)).toBe(1);
+    expect(parsed<BulkJson>(json).results.map((r) => [r.identity, r.outcome])).toEqual([
+      [c.userPrincipalName, "changed"],
+      [d.userPrincipalName, "changed"],
+      [evil, "not-found"],
+    ]);
+
+    const shown = await cli(["users", "show", "\u001b]0;pwned\u0007"]);
+    expect(shown.code, show(shown)).not.toBe(0);
+    expect(shown.stderr).toContain("\\x1b]0;pwned\\x07");
+    expect(shown.stderr).not.toMatch(unsafe);
+
+    writeFileSync(path.join(dir, "latin1.csv"), Buffer.from("UserPrincipalName\r\nzoë@contoso.com\r\n", "latin1"));
+    const latin1 = await cli(["conferencing", "move-to-microsoft", "--csv", "latin1.csv", "--dry-run"]);
+    expect(latin1.code, show(latin1)).toBe(2);
+    expect(latin1.stderr).toContain("latin1.csv is not UTF-8 text: it looks like Latin-1 (ISO-8859-1) or Windows-1252");
+    expect(latin1.stderr).toContain("iconv -f WINDOWS-1252 -t UTF-8 latin1.csv > latin1-utf8.csv");
+  });
+
   it("jobs results --csv --output writes the results with an error column", async () => {
     const ran = await cli(["jobs", "results", listJob, "--csv", "--output", "f.csv"]);
     expect(ran.code, show(ran)).toBe(0);

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { AppError } from "../core/errors.ts";
 import { type ApiClient, ApiError, connect } from "./client.ts";
+import { terminalSafe, terminalSafeValue } from "./terminal-safe.ts";
 
 /** Options every command takes (set on the root program, accepted anywhere on the line). */
 export interface GlobalOptions {
@@ -30,6 +31,11 @@ export interface Printed<T> {
   exitCode?: (result: T) => number;
   /** What --json prints, when not the result itself. */
   json?: (result: T) => unknown;
+  /**
+   * Whether the human output is data (a CSV export) rather than a message: written exactly when
+   * standard output is a file or a pipe, and made terminal-safe only on a terminal.
+   */
+  data?: (result: T) => boolean;
 }
 
 export function printError(err: unknown, json: boolean): number {
@@ -39,16 +45,16 @@ export function printError(err: unknown, json: boolean): number {
     if (json) {
       process.stdout.write(`${JSON.stringify({ error: { code, message: err.message, details: err.details } }, null, 2)}\n`);
     } else {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
       // A detail that only repeats the message (naming the field for a form) adds nothing here.
       const extra = err.details.filter((d) => d.path !== "provider" && d.message !== err.message);
-      for (const d of extra.slice(0, 20)) process.stderr.write(`  ${d.path ? `${d.path}: ` : ""}${d.message}\n`);
+      for (const d of extra.slice(0, 20)) process.stderr.write(terminalSafe(`  ${d.path ? `${d.path}: ` : ""}${d.message}\n`));
     }
     return exit;
   }
   const message = err instanceof Error ? err.message : String(err);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: "internal", message, details: [] } }, null, 2)}\n`);
-  else process.stderr.write(`error: ${message}\n`);
+  else process.stderr.write(`error: ${terminalSafe(message)}\n`);
   return 3;
 }
 
@@ -80,7 +86,9 @@ export async function run<T>(cmd: Command, action: (api: ApiClient, g: GlobalOpt
     process.off("SIGTERM", onSignal);
     if (g.json) process.stdout.write(`${JSON.stringify(printed.json ? printed.json(result) : result, null, 2)}\n`);
     else {
-      const text = printed.human(result);
+      // User data (names, identities, CSV headers) reaches this text: it must not drive the terminal.
+      const human = printed.human(result);
+      const text = printed.data?.(result) && !process.stdout.isTTY ? human : terminalSafe(human);
       if (text) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
     }
     code = printed.exitCode ? printed.exitCode(result) : 0;
@@ -112,11 +120,12 @@ export function kv(obj: Record<string, unknown>): string {
   return keys.map((k) => `${k.padEnd(width)}  ${fmt(obj[k])}`).join("\n");
 }
 
+/** A value as one cell: escaped here, before the columns are sized, so a line feed cannot fake a row. */
 function fmt(v: unknown): string {
   if (v === null || v === undefined) return "-";
   if (Array.isArray(v)) return v.length ? v.map(fmt).join(", ") : "-";
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+  // JSON.stringify escapes C0 controls but not DEL, C1 controls or bidi overrides.
+  return terminalSafeValue(typeof v === "object" ? JSON.stringify(v) : String(v));
 }
 
 /** Parses a true/false option value. */
