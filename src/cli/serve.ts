@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ensureFirstAdmin } from "../auth/auth.service.ts";
 import { AppError } from "../core/errors.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
-import { buildServer } from "../http/server.ts";
+import { buildServer, httpLimits } from "../http/server.ts";
 import { leaseSeconds, recoverOrphanedJobs, stopRunningJobs } from "../jobs/jobs.service.ts";
 import { openRuntime } from "../runtime.ts";
 import { listTenants } from "../tenancy/tenant.service.ts";
@@ -24,6 +24,17 @@ export function registerServeCommand(program: Command): void {
       "--trust-proxy <addresses>",
       "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)",
     )
+    .option(
+      "--pin-key-file <file>",
+      "the file holding the PIN key, owner-only (default: CALLPLANE_PIN_KEY_FILE, else pin.key in the data folder; CALLPLANE_PIN_KEY wins over both)",
+    )
+    .option(
+      "--request-timeout <seconds>",
+      "time a client has to send a whole request, body included; slower ones are closed (408)",
+      int,
+      httpLimits.requestTimeoutMs / 1000,
+    )
+    .option("--max-connections <n>", "connections open at once; more are refused", int, httpLimits.maxConnections)
     .action(async (o, cmd: Command) => {
       const g = globals(cmd);
       const databaseUrl = process.env.DATABASE_URL;
@@ -33,6 +44,7 @@ export function registerServeCommand(program: Command): void {
           dataDir: g.data ?? process.env.CALLPLANE_DATA ?? ".callplane",
           holder: "the Callplane server",
           outboxDir: g.outbox ?? process.env.CALLPLANE_OUTBOX,
+          pinKeyFile: o.pinKeyFile,
         });
         if (o.demoUsers > 0 && (await listTenants(runtime.store.db)).length === 0) {
           process.stdout.write(`Building a demo tenant of ${o.demoUsers} users…\n`);
@@ -48,7 +60,11 @@ export function registerServeCommand(program: Command): void {
                 .map((a: string) => a.trim())
                 .filter(Boolean)
             : [];
-        const app = await buildServer(runtime, { logger: o.log === true, trustProxy });
+        if (o.requestTimeout < 1 || o.maxConnections < 1) {
+          throw new AppError("invalid_input", "--request-timeout and --max-connections take a whole number of at least 1.");
+        }
+        const limits = { requestTimeoutMs: o.requestTimeout * 1000, maxConnections: o.maxConnections };
+        const app = await buildServer(runtime, { logger: o.log === true, trustProxy, limits });
         const address = await app.listen({ host: o.host, port: o.port });
         runtime.store.lock?.setServerUrl(address);
         // Every server takes over jobs whose runner is gone (killed mid-job, or its lease expired without renewal),

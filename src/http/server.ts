@@ -42,7 +42,35 @@ export interface ServerOptions {
    * so the audit log and the sign-in slow-down see the client's address, not the proxy's. Unset: none.
    */
   trustProxy?: string[];
+  /** What a client may hold open on a listening server; `httpLimits` gives the defaults. */
+  limits?: Partial<HttpLimits>;
 }
+
+/** Bounds on what a client may hold open on a listening server (no effect on in-process `inject`). */
+export interface HttpLimits {
+  /** Time to receive a whole request, headers and body: a request that trickles in is answered 408 and closed. */
+  requestTimeoutMs: number;
+  /** Time to receive the headers (at most `requestTimeoutMs`). */
+  headersTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept: above the 60 s idle timeout of common proxies and load balancers. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are closed as they come. */
+  maxConnections: number;
+  /** Requests served on one connection before it is closed (the client reconnects). */
+  maxRequestsPerSocket: number;
+}
+
+/**
+ * The defaults: a minute for a whole request (a 64 MiB directory import needs about 9 Mbit/s; raise it
+ * with `serve --request-timeout` for slower links), 15 s for headers, 1,000 connections.
+ */
+export const httpLimits: HttpLimits = {
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 1000,
+  maxRequestsPerSocket: 1000,
+};
 
 /** The service context of a request: its tenant (X-Callplane-Tenant), its principal and where it came from. */
 export type CtxOf = (req: FastifyRequest) => Promise<Ctx>;
@@ -73,6 +101,7 @@ export function loggableError(err: unknown): Record<string, unknown> {
 
 /** Builds the HTTP API: every route calls one service function; errors become one envelope. */
 export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const limits = { ...httpLimits, ...opts.limits };
   const app = Fastify({
     logger:
       opts.logger || opts.logStream
@@ -83,6 +112,14 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
           }
         : false,
     bodyLimit: 1024 * 1024,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      // Node checks the two timeouts at this interval (30 s by default): a timeout is kept to within a second.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.requestTimeoutMs / 4))),
+    },
     // Long enough for every path parameter's own limit (512) to answer with a field-level message.
     routerOptions: { maxParamLength: 1024 },
     trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
@@ -120,6 +157,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       refuse,
     ];
   });
+  app.server.maxConnections = limits.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
