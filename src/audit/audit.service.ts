@@ -58,6 +58,14 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/**
+ * The LIKE pattern of an operation filter: `*` is the only wildcard; LIKE's own `%`, `_` and its escape
+ * character `\` match themselves (a filter ending in `\` was an invalid pattern, a server error).
+ */
+function operationPattern(filter: string): string {
+  return filter.replace(/[\\%_]/g, "\\$&").replaceAll("*", "%");
+}
+
 /** Lists audit events, newest first: the tenant's and the installation's (accounts, API tokens, sign-in). */
 export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEvent[]> {
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 1000);
@@ -77,7 +85,7 @@ export async function listAuditEvents(ctx: Ctx, q: AuditQuery): Promise<AuditEve
     sql`select id, at, actor, source, operation, target_type, target_id, job_id, before, after
         from audit_events
         where (tenant_id = ${ctx.tenantId} or tenant_id is null)
-          ${q.operation ? sql`and operation like ${q.operation.replaceAll("*", "%")}` : sql``}
+          ${q.operation ? sql`and operation like ${operationPattern(q.operation)}` : sql``}
           ${q.target ? sql`and target_id = ${q.target}` : sql``}
           ${q.actor ? sql`and actor = ${q.actor}` : sql``}
           ${q.jobId ? sql`and job_id = ${q.jobId}::uuid` : sql``}

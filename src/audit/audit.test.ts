@@ -45,3 +45,34 @@ describe("audit log time range", () => {
     await app.close();
   });
 });
+
+describe("audit log operation filter", () => {
+  it("takes only * as a wildcard: a backslash, % or _ in the filter is matched as itself, never a server error", async () => {
+    const t = await newTenant(rt, { bridge: false });
+    await recordAudit(t.ctx, [
+      { operation: "odd.op_x", targetType: "test" },
+      { operation: "odd.opyx", targetType: "test" },
+      { operation: "odd.100%", targetType: "test" },
+      { operation: "odd.back\\slash", targetType: "test" },
+    ]);
+    // A filter ending in a backslash was a server error (500).
+    const app = await buildTestServer(rt, "reader");
+    for (const operation of ["odd.\\", "\\", "odd.back\\", "%\\"]) {
+      const res = await app.inject({
+        url: `/api/v1/audit?operation=${encodeURIComponent(operation)}`,
+        headers: { "x-callplane-tenant": t.ctx.tenantId },
+      });
+      expect(res.statusCode, `${operation}: ${res.body}`).toBe(200);
+      expect(res.json()).toEqual([]);
+    }
+    await app.close();
+    const ops = async (operation: string) => (await listAuditEvents(t.ctx, { operation })).map((e) => e.operation).sort();
+    expect(await ops("odd.op_x")).toEqual(["odd.op_x"]);
+    expect(await ops("odd.1%")).toEqual([]);
+    expect(await ops("odd.100%")).toEqual(["odd.100%"]);
+    expect(await ops("odd.back\\slash")).toEqual(["odd.back\\slash"]);
+    expect(await ops("odd.back\\*")).toEqual(["odd.back\\slash"]);
+    expect(await ops("odd.*")).toHaveLength(4);
+    expect(await ops("odd.\\")).toEqual([]);
+  });
+});
