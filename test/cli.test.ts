@@ -293,7 +293,7 @@ describe("callplane, the binary", () => {
     const file = path.join(dir, "f.csv");
     expect(existsSync(file)).toBe(true);
     const lines = readFileSync(file, "utf8").split("\r\n");
-    expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error,processed_at");
+    expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error,processed_at,notice");
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(
       new RegExp(`^1,${listed[0].userPrincipalName},${listed[0].id},changed,true,The provider .*,,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`),
