@@ -452,7 +452,7 @@ describe("bulk move to Microsoft", () => {
     expect(csv.status).toBe(200);
     expect(csv.contentType).toMatch(/^text\/csv/);
     const rows = parseCsv(csv.body);
-    expect(rows[0]).toEqual(["seq", "identity", "user_id", "outcome", "changed", "message", "error", "processed_at"]);
+    expect(rows[0]).toEqual(["seq", "identity", "user_id", "outcome", "changed", "message", "error", "processed_at", "notice"]);
     expect(rows).toHaveLength(6);
     const byIdentity = new Map(rows.slice(1).map((r) => [r[1], r]));
     expect(byIdentity.get("nobody@x.com")?.[3]).toBe("not-found");
