@@ -413,6 +413,8 @@ async function claimJob(ctx: Ctx, jobId: string): Promise<Lease | "completed"> {
           lease_expires_at = now() + make_interval(secs => ${lease}), heartbeat_at = now(), error = null,
           started_at = coalesce(started_at, now())
         where id = ${jobId} and tenant_id = ${ctx.tenantId} and status <> 'completed'
+          -- A batch in progress holds the job's row: its runner is alive, so the claim fails at once rather than waiting.
+          and id in (select j.id from jobs j where j.id = ${jobId} for update skip locked)
           and (status <> 'running' or runner_id = ${ctx.env.runnerId} or ${ctx.env.exclusiveStore}
                or coalesce(lease_expires_at, heartbeat_at + make_interval(secs => ${lease}), now()) < now())
         returning lease_token`,

@@ -16,6 +16,8 @@ if (process.env.CALLPLANE_TEST_STORE === "postgres" && !process.env.DATABASE_URL
 
 export interface TestRuntime extends Runtime {
   outboxDir: string;
+  /** The test database on PostgreSQL (for a second node on the same store); undefined on PGlite. */
+  databaseUrl?: string;
   /** A context on the first tenant, acting as `test`. */
   tenantCtx(): Promise<Ctx>;
 }
@@ -45,6 +47,7 @@ export async function openTestRuntime(): Promise<TestRuntime> {
   return {
     ...runtime,
     outboxDir,
+    databaseUrl,
     tenantCtx: () => runtime.ctx(undefined, "test"),
     async close() {
       try {
