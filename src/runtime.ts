@@ -4,6 +4,7 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import type { AppEnv, Ctx } from "./core/context.ts";
 import { AppError } from "./core/errors.ts";
+import { leaseSeconds } from "./jobs/jobs.service.ts";
 import { makePrivate, openStore, rows, type Store, type StoreOptions } from "./store/db.ts";
 import { resolveTenant } from "./tenancy/tenant.service.ts";
 // Job kinds register themselves when their module loads.
@@ -203,7 +204,8 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     if (opts.warn) opts.warn(message);
     else process.stderr.write(`${message}\n`);
   };
-  const store = await openStore(opts);
+  // A runner stalled inside a batch loses its session after two leases, so another node can take the job over.
+  const store = await openStore({ idleTransactionTimeoutMs: Math.max(10, 2 * leaseSeconds()) * 1000, ...opts });
   try {
     for (const notice of store.notices) warn(`WARNING: ${notice}`);
     const outboxDir =

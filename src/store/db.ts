@@ -34,6 +34,11 @@ export interface StoreOptions {
   memory?: boolean;
   /** What holds the data folder, written into its lock file so others can be told. */
   holder?: string;
+  /**
+   * PostgreSQL ends a session left idle inside a transaction this long (a stalled or stopped process),
+   * releasing its locks, so another node can take its work over. Default 60 s.
+   */
+  idleTransactionTimeoutMs?: number;
 }
 
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../drizzle");
@@ -50,12 +55,16 @@ export function redactUrl(url: string): string {
 
 /** Opens the store the options name and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.idleTransactionTimeoutMs ?? 60_000);
   return openPglite(options);
 }
 
-async function openPostgres(url: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
+async function openPostgres(url: string, idleTransactionTimeoutMs: number): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 8,
+    options: `-c idle_in_transaction_session_timeout=${Math.max(1000, Math.round(idleTransactionTimeoutMs))}`,
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   const client = await pool.connect();
   try {
