@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { CsvError, parse } from "csv-parse/sync";
 import { AppError } from "../core/errors.ts";
-import { checkUnique, type DirectorySource, type OnPremUserObject, type RawObject, toOnPremObject } from "./directory-source.ts";
+import { checkUnique, type DirectorySource, type OnPremUserObject, type RawObject, shorten, toOnPremObject } from "./directory-source.ts";
 
 /** Header spellings (lowercase, without spaces, dashes, dots or underscores) for each field. */
 const HEADERS: Record<keyof RawObject, string[]> = {
@@ -64,7 +64,7 @@ export function parseDirectoryCsv(text: string, fileName: string): OnPremUserObj
     if (!columns.has(required)) {
       throw new AppError(
         "invalid_input",
-        `${fileName} line 1: no ${required === "immutableId" ? "objectGUID (or ImmutableId)" : "UserPrincipalName"} column; the header has ${head.record.join(", ")}.`,
+        `${fileName} line 1: no ${required === "immutableId" ? "objectGUID (or ImmutableId)" : "UserPrincipalName"} column; the header has ${shorten(head.record.join(", "), 300)}.`,
       );
     }
   }

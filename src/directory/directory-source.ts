@@ -52,6 +52,49 @@ export interface RawObject {
   voiceRoutingPolicy?: string;
 }
 
+/**
+ * The longest value of each attribute, in characters. Active Directory's own limits (displayName 256,
+ * mailNickname 64) and, where AD allows more, what an online user holds (userPrincipalName 320, SIP
+ * address 330, as the users API takes them): every synchronised user can then be found and changed.
+ */
+export const ATTRIBUTE_MAX_LENGTH: Record<keyof RawObject, number> = {
+  immutableId: 256,
+  userPrincipalName: 320,
+  displayName: 256,
+  alias: 64,
+  usageLocation: 64,
+  sipAddress: 330,
+  sipEnabled: 64,
+  registrarPool: 1024,
+  hostingProvider: 256,
+  enterpriseVoiceEnabled: 64,
+  optionFlags: 64,
+  lineUri: 256,
+  voiceRoutingPolicy: 256,
+};
+
+/** The most user objects one import takes: a bound for a source with no size of its own (a live LDAP connector). */
+export const MAX_OBJECTS_PER_IMPORT = 1_000_000;
+
+/** A value cut for a message: a refused value may be megabytes long. */
+export function shorten(value: string, max = 80): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
+
+/** The first attribute of an object longer than the directory allows, or undefined. */
+export function tooLongAttribute(o: OnPremUserObject | RawObject): { attribute: keyof RawObject; length: number; max: number } | undefined {
+  for (const [attribute, max] of Object.entries(ATTRIBUTE_MAX_LENGTH) as [keyof RawObject, number][]) {
+    const v = (o as Partial<Record<keyof RawObject, unknown>>)[attribute];
+    if (typeof v === "string" && v.length > max) return { attribute, length: v.length, max };
+  }
+  return undefined;
+}
+
+/** What to say about an over-long attribute: its name, its length and the limit. */
+export function tooLongMessage(t: { attribute: string; length: number; max: number }): string {
+  return `${t.attribute} is ${t.length} characters long; at most ${t.max} are allowed: shorten it on-premises and export again`;
+}
+
 /** msRTCSIP-OptionFlags bit for Enterprise Voice. */
 export const ENTERPRISE_VOICE_FLAG = 128;
 
@@ -111,6 +154,13 @@ function blank(v: string | undefined): string | undefined {
 
 /** Validates and normalizes what a parser read; `where` names the file and line for errors. */
 export function toOnPremObject(raw: RawObject, where: string): OnPremUserObject {
+  // Lengths first: a refused value must not end up in a message, nor in the store.
+  const long = tooLongAttribute(raw);
+  if (long) {
+    const upn = raw.userPrincipalName?.trim();
+    const who = upn && long.attribute !== "userPrincipalName" ? ` (${shorten(upn)})` : "";
+    throw new AppError("invalid_input", `${where}${who}: ${tooLongMessage(long)}.`);
+  }
   const id = blank(raw.immutableId);
   if (!id) throw new AppError("invalid_input", `${where}: the object has no objectGUID / ImmutableId (the sync anchor).`);
   const upn = blank(raw.userPrincipalName);
@@ -149,7 +199,7 @@ export function toOnPremObject(raw: RawObject, where: string): OnPremUserObject 
   if (sipEnabled && !sip)
     throw new AppError("invalid_input", `${where}: the object is enabled for SfB but has no msRTCSIP-PrimaryUserAddress.`);
   if (sipEnabled && !hosting) hosting = pool ? ON_PREM_HOSTING_PROVIDER : null;
-  return {
+  const object: OnPremUserObject = {
     immutableId: normalizeImmutableId(id),
     userPrincipalName: upn,
     displayName: blank(raw.displayName) ?? upn.split("@")[0] ?? upn,
@@ -163,6 +213,10 @@ export function toOnPremObject(raw: RawObject, where: string): OnPremUserObject 
     lineUri,
     voiceRoutingPolicy: blank(raw.voiceRoutingPolicy) ?? null,
   };
+  // Normalizing can lengthen a value (a SIP address gains its sip: prefix).
+  const grown = tooLongAttribute(object);
+  if (grown) throw new AppError("invalid_input", `${where} (${shorten(upn)}): ${tooLongMessage(grown)}.`);
+  return object;
 }
 
 /** Refuses a file that names the same anchor, UPN or line URI twice: the directory cannot hold both. */

@@ -7,8 +7,12 @@ import {
   guidFromBytes,
   type OnPremUserObject,
   type RawObject,
+  shorten,
   toOnPremObject,
 } from "./directory-source.ts";
+
+/** The most values one record may hold, all attributes together: a user object has a few dozen. */
+export const MAX_VALUES_PER_RECORD = 10_000;
 
 /** LDAP attribute (lowercase) → field; the first attribute present wins. */
 const ATTRIBUTES: [string, keyof RawObject][] = [
@@ -40,6 +44,12 @@ interface LdifRecord {
   line: number;
   dn: string;
   attributes: Map<string, LdifValue[]>;
+  values: number;
+}
+
+/** How a record is named in messages: its line and its DN (cut short: a DN may be long). */
+function recordWhere(fileName: string, r: { line: number; dn: string }): string {
+  return `${fileName} line ${r.line} (${shorten(r.dn, 200)})`;
 }
 
 /** Splits LDIF text (RFC 2849) into records: unfolds continuation lines, drops comments, decodes `::` base64. */
@@ -67,26 +77,36 @@ export function parseLdifRecords(text: string, fileName: string): LdifRecord[] {
     const kind = m[2];
     const rawValue = m[3] ?? "";
     if (kind === "<")
-      throw new AppError("invalid_input", `${fileName} line ${line}: URL values (${name}:<) are not supported; inline the value.`);
+      throw new AppError(
+        "invalid_input",
+        `${fileName} line ${line}: URL values (${shorten(name, 60)}:<) are not supported; inline the value.`,
+      );
     let value = rawValue;
     let bytes: Buffer | null = null;
     if (kind === ":") {
       if (!/^[A-Za-z0-9+/=\s]*$/.test(rawValue))
-        throw new AppError("invalid_input", `${fileName} line ${line}: the base64 value of ${name} is not valid base64.`);
+        throw new AppError("invalid_input", `${fileName} line ${line}: the base64 value of ${shorten(name, 60)} is not valid base64.`);
       bytes = Buffer.from(rawValue.replace(/\s/g, ""), "base64");
       value = bytes.toString("utf8");
     }
     if (!cur) {
       if (name === "version") continue;
-      if (name !== "dn") throw new AppError("invalid_input", `${fileName} line ${line}: a record must start with dn:, not ${name}:.`);
-      cur = { line, dn: value, attributes: new Map() };
+      if (name !== "dn")
+        throw new AppError("invalid_input", `${fileName} line ${line}: a record must start with dn:, not ${shorten(name, 60)}:.`);
+      cur = { line, dn: value, attributes: new Map(), values: 0 };
       records.push(cur);
       continue;
     }
     if (name === "changetype" && value.trim().toLowerCase() !== "add") {
       throw new AppError(
         "invalid_input",
-        `${fileName} line ${line}: changetype ${value} is not supported; export the full objects (no changetype, or changetype: add).`,
+        `${fileName} line ${line}: changetype ${shorten(value)} is not supported; export the full objects (no changetype, or changetype: add).`,
+      );
+    }
+    if (++cur.values > MAX_VALUES_PER_RECORD) {
+      throw new AppError(
+        "invalid_input",
+        `${recordWhere(fileName, cur)}: the record holds more than ${MAX_VALUES_PER_RECORD.toLocaleString("en-US")} values; no user object has that many: export the users' attributes only.`,
       );
     }
     const list = cur.attributes.get(name) ?? [];
@@ -117,7 +137,7 @@ export function parseDirectoryLdif(text: string, fileName: string): OnPremUserOb
       // objectGUID is binary: 16 bytes given as base64 (::); a textual GUID is accepted too.
       raw[field] = (attr === "objectguid" || attr === "ms-ds-consistencyguid") && v.bytes?.length === 16 ? guidFromBytes(v.bytes) : v.value;
     }
-    const where = `${fileName} line ${r.line} (${r.dn})`;
+    const where = recordWhere(fileName, r);
     out.push({ object: toOnPremObject(raw, where), where });
   }
   checkUnique(out);

@@ -5,7 +5,15 @@ import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
 import { CsvDirectorySource } from "./csv-source.ts";
-import { type DirectorySource, ONLINE_HOSTING_PROVIDER, type OnPremUserObject } from "./directory-source.ts";
+import {
+  type DirectorySource,
+  MAX_OBJECTS_PER_IMPORT,
+  ONLINE_HOSTING_PROVIDER,
+  type OnPremUserObject,
+  shorten,
+  tooLongAttribute,
+  tooLongMessage,
+} from "./directory-source.ts";
 import { LdifDirectorySource } from "./ldif-source.ts";
 
 const CHUNK = 5000;
@@ -91,7 +99,23 @@ export function sourceFromText(format: "csv" | "ldif", fileName: string, content
  */
 export async function importDirectory(ctx: Ctx, source: DirectorySource, opts: { full?: boolean } = {}): Promise<ImportResult> {
   const objects: OnPremUserObject[] = [];
-  for await (const o of source.objects()) objects.push(o);
+  for await (const o of source.objects()) {
+    if (objects.length >= MAX_OBJECTS_PER_IMPORT) {
+      throw new AppError(
+        "invalid_input",
+        `${source.name} holds more than ${MAX_OBJECTS_PER_IMPORT.toLocaleString("en-US")} user objects, more than one import takes: import it in parts (without --full).`,
+      );
+    }
+    // The file parsers refuse these with the line; this holds for any source.
+    const long = tooLongAttribute(o);
+    if (long) {
+      throw new AppError(
+        "invalid_input",
+        `${source.name}: the object ${shorten(o.userPrincipalName)} (immutable id ${shorten(o.immutableId)}): ${tooLongMessage(long)}.`,
+      );
+    }
+    objects.push(o);
+  }
   return inTransaction(ctx, async (tx) => {
     const existing = new Map<string, ObjectRow>();
     for (const r of await rows<ObjectRow>(tx.db, sql`${objectSelect} where tenant_id = ${tx.tenantId}`)) existing.set(r.immutable_id, r);
@@ -312,7 +336,18 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
       tx.db,
       sql`select count(*)::int as n from directory_objects where tenant_id = ${tx.tenantId} and deleted_at is null`,
     );
-    const objects = pending.map(toObject);
+    // A value an earlier version let into the mirror, longer than the directory allows: that object is
+    // left out, with a message, and the rest is synchronised.
+    const overlong: string[] = [];
+    const objects = pending.map(toObject).filter((o) => {
+      const long = tooLongAttribute(o);
+      if (long) {
+        overlong.push(
+          `the on-premises user ${shorten(o.userPrincipalName)} (immutable id ${shorten(o.immutableId)}): ${tooLongMessage(long)}, then import and synchronise again`,
+        );
+      }
+      return !long;
+    });
     const users = new Map<string, SyncedUserRow>();
     for (const r of pending) {
       if (r.u_id === null) continue;
@@ -358,7 +393,7 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
     const deletes: string[] = [];
     const changes: SyncChange[] = [];
     const audits: Parameters<typeof recordAudit>[1] = [];
-    let unchanged = (totals?.n ?? 0) - objects.length;
+    let unchanged = (totals?.n ?? 0) - objects.length - overlong.length;
     for (const o of objects) {
       const u = users.get(o.immutableId) ?? softMatch.get(o.userPrincipalName.toLowerCase());
       if (!u) {
@@ -463,13 +498,19 @@ export async function syncDirectory(ctx: Ctx, opts: { dryRun?: boolean } = {}): 
       conflicts.length === 0
         ? ""
         : ` ${conflicts.length} object${conflicts.length === 1 ? " was" : "s were"} not synchronised because of a clash (see conflicts): ${conflicts[0]?.message}`;
+    const tooLong =
+      overlong.length === 0
+        ? ""
+        : ` ${overlong.length} object${overlong.length === 1 ? " was" : "s were"} not synchronised because a value is too long: ${overlong[0]}.`;
     const message =
-      created + updated + deleted === 0 && conflicts.length === 0
+      created + updated + deleted === 0 && conflicts.length === 0 && overlong.length === 0
         ? `Nothing to synchronise: all ${unchanged} on-premises users are already up to date online.`
         : `${created} created, ${updated} updated, ${deleted} soft-deleted ${verb ? `(${verb} — dry run, nothing changed)` : ""}; ${unchanged} unchanged.`.replace(
             " ;",
             ";",
-          ) + clashes;
+          ) +
+          clashes +
+          tooLong;
     return {
       dryRun: opts.dryRun ?? false,
       created,
