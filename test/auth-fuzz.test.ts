@@ -11,7 +11,11 @@ import { routePermissions } from "../src/auth/permissions.ts";
 import { buildDemoTenant } from "../src/demo/demo.service.ts";
 import { buildServer } from "../src/http/server.ts";
 import { rows } from "../src/store/db.ts";
+import { lowerPasswordCostForTests } from "./support/auth.ts";
 import { openTestRuntime, type TestRuntime } from "./support/store.ts";
+
+// Sign-in probes check their passwords against a decoy hash: the cost of scrypt is not what this file tests.
+lowerPasswordCostForTests();
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };

@@ -2,6 +2,7 @@
 // without its CSRF header) → allowed or refused, as an independent, hand-written policy says. The
 // routes come from the server itself, so a new endpoint is in the matrix the day it is added, and one
 // without a permission stops the server from starting.
+import { sql } from "drizzle-orm";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccount, createApiToken, revokeApiToken } from "../src/auth/auth.service.ts";
@@ -114,7 +115,9 @@ beforeAll(async () => {
   await createTenant(rt.store.db, { name: "Matrix", domain: "matrix.example.com" });
   app = await buildServer(rt);
   for (const role of roles) tokens[role] = (await createApiToken(rt.store.db, by, { name: `matrix-${role}`, role })).token;
-  tokens.expired = (await createApiToken(rt.store.db, by, { name: "matrix-expired", role: "global-admin", expiresInMs: 1 })).token;
+  const expired = await createApiToken(rt.store.db, by, { name: "matrix-expired", role: "global-admin", expiresIn: "1s" });
+  await rt.store.db.execute(sql`update api_tokens set expires_at = now() - interval '1 second' where id = ${expired.tokenInfo.id}`);
+  tokens.expired = expired.token;
   const revoked = await createApiToken(rt.store.db, by, { name: "matrix-revoked", role: "global-admin" });
   await revokeApiToken(rt.store.db, by, revoked.tokenInfo.id);
   tokens.revoked = revoked.token;

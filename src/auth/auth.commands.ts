@@ -12,7 +12,7 @@ export function registerAuthCommands(program: Command): void {
     .command("create <name>")
     .description("Create an API token: it is printed once and never again")
     .requiredOption("--role <role>", roleHelp)
-    .option("--expires-in <duration>", "e.g. 30d, 12h, 90m (default: no expiry)")
+    .option("--expires-in <duration>", "e.g. 30d, 12h, 90m (at most 730d), or never (default: 90d)")
     .action(async (name: string, o, cmd: Command) =>
       run(
         cmd,
@@ -22,8 +22,8 @@ export function registerAuthCommands(program: Command): void {
           }),
         {
           human: (r) =>
-            `Created the API token ${r.tokenInfo.name} (${r.tokenInfo.id}, role ${r.tokenInfo.role}${
-              r.tokenInfo.expiresAt ? `, expires ${r.tokenInfo.expiresAt}` : ""
+            `Created the API token ${r.tokenInfo.name} (${r.tokenInfo.id}, role ${r.tokenInfo.role}, ${
+              r.tokenInfo.expiresAt ? `expires ${r.tokenInfo.expiresAt}` : "never expires"
             }).\nIt is shown this once; keep it secret:\n\n  ${r.token}\n\nUse it with --token or CALLPLANE_TOKEN, or as "Authorization: Bearer <token>".`,
         },
       ),
@@ -72,7 +72,7 @@ export function registerAuthCommands(program: Command): void {
           api.call<{ account: AccountView; oneTimePassword: string | null }>("POST", "/auth/accounts", { body: { name, role: o.role } }),
         {
           human: (r) =>
-            `Created the account ${r.account.name} (role ${r.account.role}).\nOne-time password, shown this once: ${r.oneTimePassword ?? "-"}\nIt must be changed at the first sign-in.`,
+            `Created the account ${r.account.name} (role ${r.account.role}).\nOne-time password, shown this once: ${r.oneTimePassword ?? "-"}\nIt must be changed at the first sign-in, and stops working at ${r.account.passwordExpiresAt ?? "-"}.`,
         },
       ),
     );
@@ -83,7 +83,13 @@ export function registerAuthCommands(program: Command): void {
       run(cmd, (api) => api.call<AccountView[]>("GET", "/auth/accounts"), {
         human: (list) =>
           table(
-            list.map((a) => ({ ...a, state: a.disabled ? "disabled" : a.mustChangePassword ? "must change password" : "active" })),
+            list.map((a) => ({
+              ...a,
+              state: [
+                a.disabled ? "disabled" : a.mustChangePassword ? "must change password" : "active",
+                ...(a.signInBlockedUntil ? [`sign-in slowed down until ${a.signInBlockedUntil}`] : []),
+              ].join("; "),
+            })),
             [
               ["name", "Name"],
               ["role", "Role"],
@@ -104,7 +110,7 @@ export function registerAuthCommands(program: Command): void {
     );
   accounts
     .command("disable <name>")
-    .description("Disable an account: it cannot sign in and its sessions end")
+    .description("Disable an account: it cannot sign in, its sessions end and the API tokens it made stop working")
     .option("--enable", "enable it again instead")
     .action(async (name: string, o, cmd: Command) =>
       run(
@@ -123,7 +129,22 @@ export function registerAuthCommands(program: Command): void {
           api.call<{ account: AccountView; oneTimePassword: string }>("POST", `/auth/accounts/${encodeURIComponent(name)}/reset-password`),
         {
           human: (r) =>
-            `The password of ${r.account.name} was reset.\nOne-time password, shown this once: ${r.oneTimePassword}\nIt must be changed at the next sign-in.`,
+            `The password of ${r.account.name} was reset.\nOne-time password, shown this once: ${r.oneTimePassword}\nIt must be changed at the next sign-in, and stops working at ${r.account.passwordExpiresAt ?? "-"}.`,
+        },
+      ),
+    );
+  accounts
+    .command("unlock <name>")
+    .description("Clear the sign-in slow-down of an account (after repeated wrong passwords) from every address")
+    .action(async (name: string, _o, cmd: Command) =>
+      run(
+        cmd,
+        (api) => api.call<{ account: AccountView; addresses: number }>("POST", `/auth/accounts/${encodeURIComponent(name)}/unlock`),
+        {
+          human: (r) =>
+            r.addresses === 0
+              ? `Sign-in to ${r.account.name} was not slowed down from any address.`
+              : `Sign-in to ${r.account.name} is no longer slowed down (cleared for ${r.addresses} address${r.addresses === 1 ? "" : "es"}).`,
         },
       ),
     );

@@ -16,11 +16,13 @@ import {
   SESSION_ABSOLUTE_MS,
   signIn,
   signOut,
+  TOKEN_DEFAULT_EXPIRY,
   unauthenticated,
+  unlockAccount,
   updateAccount,
   viewOf,
 } from "./auth.service.ts";
-import { csrfTokenFor, PASSWORD_MAX, parseDuration } from "./credentials.ts";
+import { csrfTokenFor, PASSWORD_MAX } from "./credentials.ts";
 import { SESSION_COOKIE, sessionCookie } from "./http-auth.ts";
 import { permissions, roleDescriptions, rolePermissions, roles } from "./permissions.ts";
 
@@ -50,6 +52,12 @@ const tokenView = z.object({
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
+  disabledAccount: z
+    .string()
+    .nullable()
+    .describe(
+      "the disabled account that made this token (directly or through its tokens): the token does not work while it stays disabled",
+    ),
 });
 
 const accountView = z.object({
@@ -57,7 +65,12 @@ const accountView = z.object({
   name: z.string(),
   role,
   mustChangePassword: z.boolean(),
+  passwordExpiresAt: z.string().nullable().describe("when the one-time password stops working; null once the account chose its password"),
   disabled: z.boolean(),
+  signInBlockedUntil: z
+    .string()
+    .nullable()
+    .describe("sign-in to this account from some address is slowed down until then; null: from none. Clear with POST …/unlock"),
   createdBy: z.string(),
   createdAt: z.string(),
 });
@@ -164,23 +177,16 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
         body: z.strictObject({
           name: z.string().min(1).max(128),
           role,
-          expiresIn: z.string().max(16).optional().describe("e.g. 30d, 12h, 90m; none: the token does not expire"),
+          expiresIn: z
+            .string()
+            .max(16)
+            .optional()
+            .describe(`e.g. 30d, 12h, 90m, at most 730d; never: the token does not expire; default ${TOKEN_DEFAULT_EXPIRY}`),
         }),
         response: { 201: z.object({ token: z.string(), tokenInfo: tokenView }), ...errors },
       },
     },
-    async (req, reply) => {
-      let expiresInMs: number | undefined;
-      if (req.body.expiresIn !== undefined) {
-        expiresInMs = parseDuration(req.body.expiresIn);
-        if (expiresInMs === undefined) {
-          throw new AppError("invalid_input", `"${req.body.expiresIn}" is not a duration: give one such as 30d, 12h or 90m.`, [
-            { path: "body.expiresIn", message: "is not a duration" },
-          ]);
-        }
-      }
-      return reply.status(201).send(await createApiToken(db, actingOf(req), { ...req.body, expiresInMs }));
-    },
+    async (req, reply) => reply.status(201).send(await createApiToken(db, actingOf(req), req.body)),
   );
   api.delete(
     "/auth/tokens/:id",
@@ -205,7 +211,8 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
     {
       schema: {
         tags,
-        summary: "Create an account; without a password, a one-time password is returned once and must be changed at sign-in",
+        summary:
+          "Create an account; without a password, a one-time password (working for 72 hours) is returned once and must be changed at sign-in",
         body: z.strictObject({ name: z.string().min(1).max(128), role, password: z.string().min(1).max(PASSWORD_MAX).optional() }),
         response: { 201: z.object({ account: accountView, oneTimePassword: z.string().nullable() }), ...errors },
       },
@@ -217,7 +224,7 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
     {
       schema: {
         tags,
-        summary: "Change an account's role, or disable or re-enable it (disabling ends its sessions)",
+        summary: "Change an account's role, or disable or re-enable it (disabling ends its sessions and stops the API tokens it made)",
         params: z.object({ name: z.string().min(1).max(128) }),
         body: z.strictObject({ role: role.optional(), disabled: z.boolean().optional() }),
         response: { 200: accountView, ...errors },
@@ -230,11 +237,24 @@ export function authRoutes(api: Api, db: Db, actingOf: (req: FastifyRequest) => 
     {
       schema: {
         tags,
-        summary: "Give an account a one-time password (returned once), end its sessions, and make it choose a new one",
+        summary:
+          "Give an account a one-time password (returned once, working for 72 hours), end its sessions, and make it choose a new one",
         params: z.object({ name: z.string().min(1).max(128) }),
         response: { 200: z.object({ account: accountView, oneTimePassword: z.string() }), ...errors },
       },
     },
     async (req) => resetAccountPassword(db, actingOf(req), req.params.name),
+  );
+  api.post(
+    "/auth/accounts/:name/unlock",
+    {
+      schema: {
+        tags,
+        summary: "Clear the sign-in slow-down of an account from every address, so it can sign in again at once",
+        params: z.object({ name: z.string().min(1).max(128) }),
+        response: { 200: z.object({ account: accountView, addresses: z.number().int() }), ...errors },
+      },
+    },
+    async (req) => unlockAccount(db, actingOf(req), req.params.name),
   );
 }

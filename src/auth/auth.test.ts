@@ -1,16 +1,21 @@
 // Access control through the real server: web sign-in with its cookie, CSRF and password change,
-// session lifetimes, the sign-in slow-down, security headers, the local operator (in-process only),
-// first run, and the audit log: append only, naming the principal and the source of every event.
+// session lifetimes, one-time password and token expiry, what disabling an account stops, the sign-in
+// slow-down, password rehashing, security headers, the local operator (in-process only), first run,
+// and the audit log: append only, naming the principal and the source of every event.
 import { sql } from "drizzle-orm";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tokenFor } from "../../test/support/auth.ts";
+import { lowerPasswordCostForTests, openTwoNodes, tokenFor, withRealPasswordCost } from "../../test/support/auth.ts";
 import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
 import { buildServer } from "../http/server.ts";
 import { rows } from "../store/db.ts";
 import { createAccount, ensureFirstAdmin } from "./auth.service.ts";
+import { hashPassword, passwordCost, verifyPassword } from "./credentials.ts";
 import { contentSecurityPolicy } from "./http-auth.ts";
+
+// This file creates many accounts: a lower scrypt cost, except in the test of the cost itself.
+lowerPasswordCostForTests();
 
 const by = { actor: "local:test", source: "cli:in-process" };
 const PASSWORD = "a long enough passphrase 1";
@@ -184,28 +189,75 @@ describe("web sign-in", () => {
   });
 });
 
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The store's time of an ISO date, as milliseconds from now. */
+const fromNow = (iso: string | null | undefined) => (iso ? new Date(iso).getTime() - Date.now() : Number.NaN);
+
+async function adminHeaders(name: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await tokenFor(rt, "global-admin", name)}` };
+}
+
+function wrongSignIn(name: string, ip: string, i = 0): Promise<LightMyRequestResponse> {
+  return send("POST", "/auth/sign-in", { "x-test-ip": ip }, { username: name, password: `wrong ${i} wrong` });
+}
+
+/** Ends the running waits of sign-ins from an address, as if the time had passed. */
+async function waitPasses(ip: string): Promise<void> {
+  await rt.store.db.execute(
+    sql`update sign_in_failures set blocked_until = now() - interval '1 second' where right(key, ${ip.length + 4}) = ${`|ip:${ip}`}`,
+  );
+}
+
 describe("repeated failed sign-ins", () => {
-  it("are slowed down per username with 429 and Retry-After, even for the right password, and the block is kept in the store", async () => {
+  it("are counted per account and address before the password is checked: of 12 at once, 5 are checked", async () => {
     const a = await newAccount("reader");
-    for (let i = 0; i < 5; i++) {
-      const r = await send("POST", "/auth/sign-in", { "x-test-ip": `10.1.0.${i}` }, { username: a.name, password: `wrong ${i} wrong` });
-      expect(r.statusCode).toBe(401);
-    }
-    const blocked = await send("POST", "/auth/sign-in", { "x-test-ip": "10.1.1.1" }, { username: a.name, password: a.password });
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => wrongSignIn(a.name, "10.1.0.1", i)));
+    const statuses = burst.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    // The right password from that address waits too, with Retry-After.
+    const blocked = await send("POST", "/auth/sign-in", { "x-test-ip": "10.1.0.1" }, { username: a.name, password: a.password });
     expect(blocked.statusCode).toBe(429);
     expect(codeOf(blocked)).toBe("rate_limited");
-    expect(Number(blocked.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    // Another server on the same store (a restart, another node) sees the same block.
+    expect(JSON.parse(blocked.body).error.message).toMatch(/try again in \d+ seconds, or ask an administrator to unlock it/);
+    expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(20);
+    expect(Number(blocked.headers["retry-after"])).toBeLessThanOrEqual(30);
+    // Another server on the same store (a restart, another node) sees the same wait.
     const other = await buildServer(rt);
-    const again = await other.inject({ method: "POST", url: "/api/v1/auth/sign-in", payload: { username: a.name, password: a.password } });
+    const again = await other.inject({
+      method: "POST",
+      url: "/api/v1/auth/sign-in",
+      remoteAddress: "10.1.0.1",
+      payload: { username: a.name, password: a.password },
+    });
     expect(again.statusCode).toBe(429);
     await other.close();
-    // Other accounts are not blocked by it.
-    const b = await newAccount("reader");
-    await signIn(b.name, b.password, "10.1.1.1");
+    // The owner, signing in from another address, is not slowed down by it.
+    await signIn(a.name, a.password, "10.1.0.2");
   });
 
-  it("are slowed down per address, whatever the usernames tried", async () => {
+  it("make each wait longer than the one before; a success starts the count again", async () => {
+    const a = await newAccount("reader");
+    const ip = "10.1.0.3";
+    for (let i = 0; i < 5; i++) expect((await wrongSignIn(a.name, ip, i)).statusCode).toBe(401);
+    const first = await wrongSignIn(a.name, ip);
+    expect(first.statusCode).toBe(429);
+    expect(Number(first.headers["retry-after"])).toBeLessThanOrEqual(30);
+    // Once the wait is over one more attempt is checked; wrong again, the wait doubles.
+    await waitPasses(ip);
+    expect((await wrongSignIn(a.name, ip)).statusCode).toBe(401);
+    const second = await wrongSignIn(a.name, ip);
+    expect(second.statusCode).toBe(429);
+    expect(Number(second.headers["retry-after"])).toBeGreaterThan(50);
+    expect(Number(second.headers["retry-after"])).toBeLessThanOrEqual(60);
+    await waitPasses(ip);
+    await signIn(a.name, a.password, ip);
+    for (let i = 0; i < 5; i++) expect((await wrongSignIn(a.name, ip, i)).statusCode).toBe(401);
+  });
+
+  it("from one address trying many names slow down only those guesses: the right password from it still works", async () => {
     // Ten at a time: each failure costs a scrypt (against a decoy hash for unknown names), run on the thread pool.
     for (let i = 0; i < 30; i += 10) {
       const batch = await Promise.all(
@@ -215,9 +267,189 @@ describe("repeated failed sign-ins", () => {
       );
       for (const r of batch) expect(r.statusCode).toBe(401);
     }
+    // Past 30 names that are no account, the next waits without a password check...
+    expect((await wrongSignIn("spray30", "10.9.9.9")).statusCode).toBe(429);
+    // ...but an account's own count is untouched: a wrong password is checked, the right one signs in.
     const a = await newAccount("reader");
-    const r = await send("POST", "/auth/sign-in", { "x-test-ip": "10.9.9.9" }, { username: a.name, password: a.password });
-    expect(r.statusCode).toBe(429);
+    expect((await wrongSignIn(a.name, "10.9.9.9")).statusCode).toBe(401);
+    await signIn(a.name, a.password, "10.9.9.9");
+  });
+
+  it("answer a name that is no account as one that is: five checked, then waits", async () => {
+    const a = await newAccount("reader");
+    for (const name of [a.name, "nobody-at-all"]) {
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await wrongSignIn(name, "10.9.9.8", i)).statusCode);
+      expect(statuses, name).toEqual([401, 401, 401, 401, 401, 429]);
+    }
+  });
+
+  it("can be cleared by an administrator, from every address at once (accounts unlock)", async () => {
+    const a = await newAccount("reader");
+    for (const ip of ["10.3.0.1", "10.3.0.2"]) for (let i = 0; i < 5; i++) await wrongSignIn(a.name, ip, i);
+    expect((await send("POST", "/auth/sign-in", { "x-test-ip": "10.3.0.1" }, { username: a.name, password: a.password })).statusCode).toBe(
+      429,
+    );
+    const admin = await adminHeaders("unlocker");
+    const listed = JSON.parse((await send("GET", "/auth/accounts", admin)).body) as { name: string; signInBlockedUntil: string | null }[];
+    expect(fromNow(listed.find((x) => x.name === a.name)?.signInBlockedUntil)).toBeGreaterThan(0);
+    const helpdesk = { authorization: `Bearer ${await tokenFor(rt, "helpdesk", "would-unlock")}` };
+    const refused = await send("POST", `/auth/accounts/${a.name}/unlock`, helpdesk, {});
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain("auth.admin");
+    const unlocked = await send("POST", `/auth/accounts/${a.name}/unlock`, admin, {});
+    expect(unlocked.statusCode, unlocked.body).toBe(200);
+    expect(JSON.parse(unlocked.body)).toMatchObject({ account: { name: a.name, signInBlockedUntil: null }, addresses: 2 });
+    await signIn(a.name, a.password, "10.3.0.1");
+    const [event] = await rows<{ actor: string; after: { name: string; addresses: number } }>(
+      rt.store.db,
+      sql`select actor, after from audit_events where operation = 'auth.account.unlock' order by id desc limit 1`,
+    );
+    expect(event).toEqual({ actor: expect.stringMatching(/^token:unlocker\//), after: { name: a.name, addresses: 2 } });
+    expect((await send("POST", "/auth/accounts/nobody-here/unlock", admin, {})).statusCode).toBe(404);
+  });
+});
+
+describe("passwords", () => {
+  it("hashed at an older, lower cost are hashed again at N=2^17, r=8, p=1 on a successful sign-in", async () => {
+    await withRealPasswordCost(async () => {
+      const a = await newAccount("reader");
+      const old = await hashPassword(a.password, { N: 2 ** 15, r: 8, p: 1 });
+      await rt.store.db.execute(sql`update accounts set password_hash = ${old} where name = ${a.name}`);
+      const hashOf = async () =>
+        (await rows<{ h: string }>(rt.store.db, sql`select password_hash as h from accounts where name = ${a.name}`))[0]?.h ?? "";
+      // A wrong password changes nothing.
+      expect((await wrongSignIn(a.name, "10.4.0.1")).statusCode).toBe(401);
+      expect(await hashOf()).toBe(old);
+      await signIn(a.name, a.password, "10.4.0.1");
+      const rehashed = await hashOf();
+      expect(rehashed).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+      expect(await verifyPassword(a.password, rehashed)).toBe(true);
+      const [event] = await rows<{ after: Record<string, unknown> }>(
+        rt.store.db,
+        sql`select after from audit_events where operation = 'auth.sign-in' and after->>'name' = ${a.name} order by id desc limit 1`,
+      );
+      expect(event?.after).toEqual({ name: a.name, passwordRehashed: true });
+      // Already at today's cost: the next sign-in keeps it.
+      await signIn(a.name, a.password, "10.4.0.1");
+      expect(await hashOf()).toBe(rehashed);
+    });
+  });
+});
+
+describe("expiry", () => {
+  it("gives new API tokens 90 days unless told otherwise, no expiry only when asked (never), and refuses a duration too long", async () => {
+    const admin = await adminHeaders("expiry-admin");
+    const create = (expiresIn?: string) =>
+      send("POST", "/auth/tokens", admin, {
+        name: `expiry-${expiresIn ?? "default"}`,
+        role: "reader",
+        ...(expiresIn ? { expiresIn } : {}),
+      });
+    const byDefault = await create();
+    expect(byDefault.statusCode, byDefault.body).toBe(201);
+    expect(fromNow(JSON.parse(byDefault.body).tokenInfo.expiresAt)).toBeGreaterThan(90 * DAY - 60_000);
+    expect(fromNow(JSON.parse(byDefault.body).tokenInfo.expiresAt)).toBeLessThanOrEqual(90 * DAY);
+    const never = await create("never");
+    expect(never.statusCode, never.body).toBe(201);
+    expect(JSON.parse(never.body).tokenInfo.expiresAt).toBeNull();
+    expect((await create("730d")).statusCode).toBe(201);
+    for (const [expiresIn, message] of [
+      ["999999w", '"999999w" is too long: a token may last at most 730 days; give never for a token that does not expire.'],
+      ["731d", '"731d" is too long: a token may last at most 730 days; give never for a token that does not expire.'],
+      ["soon", '"soon" is not a duration: give one such as 90d, 12h or 30m, or never for a token that does not expire.'],
+    ] as const) {
+      const r = await create(expiresIn);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(JSON.parse(r.body).error).toEqual({ code: "invalid_input", message, details: [{ path: "body.expiresIn", message }] });
+    }
+  });
+
+  it("gives one-time passwords 72 hours, then refuses them saying to ask an administrator for a reset", async () => {
+    const admin = await adminHeaders("otp-admin");
+    const made = await send("POST", "/auth/accounts", admin, { name: "otp-user", role: "reader" });
+    expect(made.statusCode, made.body).toBe(201);
+    const { account, oneTimePassword } = JSON.parse(made.body) as { account: { passwordExpiresAt: string }; oneTimePassword: string };
+    expect(fromNow(account.passwordExpiresAt)).toBeGreaterThan(72 * HOUR - 60_000);
+    expect(fromNow(account.passwordExpiresAt)).toBeLessThanOrEqual(72 * HOUR);
+    const web = await signIn("otp-user", oneTimePassword, "10.5.0.1");
+    expect(web.body.mustChangePassword).toBe(true);
+    await rt.store.db.execute(sql`update accounts set password_expires_at = now() - interval '1 second' where name = 'otp-user'`);
+    const message =
+      "The one-time password of otp-user has expired: ask an administrator to reset it (callplane accounts reset-password otp-user, or Reset password on the Access page).";
+    const late = await send("POST", "/auth/sign-in", { "x-test-ip": "10.5.0.1" }, { username: "otp-user", password: oneTimePassword });
+    expect(late.statusCode).toBe(401);
+    expect(JSON.parse(late.body).error).toMatchObject({ code: "unauthenticated", message });
+    // Nor can a session opened with it before it expired choose a password with it.
+    const change = await send(
+      "POST",
+      "/auth/password",
+      { cookie: web.cookie, "x-csrf-token": web.csrf },
+      { currentPassword: oneTimePassword, newPassword: PASSWORD },
+    );
+    expect(change.statusCode).toBe(400);
+    expect(JSON.parse(change.body).error.message).toBe(message);
+    // A reset gives a new one, for 72 hours again; once changed, the password does not expire.
+    const reset = await send("POST", "/auth/accounts/otp-user/reset-password", admin, {});
+    const again = JSON.parse(reset.body) as { account: { passwordExpiresAt: string }; oneTimePassword: string };
+    expect(fromNow(again.account.passwordExpiresAt)).toBeGreaterThan(72 * HOUR - 60_000);
+    const web2 = await signIn("otp-user", again.oneTimePassword, "10.5.0.1");
+    const changed = await send(
+      "POST",
+      "/auth/password",
+      { cookie: web2.cookie, "x-csrf-token": web2.csrf },
+      { currentPassword: again.oneTimePassword, newPassword: PASSWORD },
+    );
+    expect(changed.statusCode, changed.body).toBe(204);
+    const listed = JSON.parse((await send("GET", "/auth/accounts", admin)).body) as { name: string; passwordExpiresAt: string | null }[];
+    expect(listed.find((x) => x.name === "otp-user")?.passwordExpiresAt).toBeNull();
+  });
+});
+
+describe("disabling an account or resetting its password", () => {
+  it("disabling stops the API tokens the account made (and those they made) and ends its sessions, while it stays disabled", async () => {
+    const owner = await newAccount("global-admin");
+    const web = await signIn(owner.name, owner.password, "10.6.0.1");
+    const viaCookie = await send(
+      "POST",
+      "/auth/tokens",
+      { cookie: web.cookie, "x-csrf-token": web.csrf },
+      { name: "owned", role: "global-admin" },
+    );
+    expect(viaCookie.statusCode, viaCookie.body).toBe(201);
+    const owned = JSON.parse(viaCookie.body).token as string;
+    const viaToken = await send("POST", "/auth/tokens", { authorization: `Bearer ${owned}` }, { name: "owned-by-owned", role: "reader" });
+    expect(viaToken.statusCode, viaToken.body).toBe(201);
+    const ownedByOwned = JSON.parse(viaToken.body).token as string;
+    const unrelated = await tokenFor(rt, "reader", "unrelated");
+    const session = (headers: Record<string, string>) => send("GET", "/auth/session", headers);
+    for (const t of [owned, ownedByOwned, unrelated]) expect((await session({ authorization: `Bearer ${t}` })).statusCode).toBe(200);
+
+    const admin = await adminHeaders("disabler");
+    expect((await send("PATCH", `/auth/accounts/${owner.name}`, admin, { disabled: true })).statusCode).toBe(200);
+    expect((await session({ cookie: web.cookie })).statusCode).toBe(401);
+    for (const t of [owned, ownedByOwned]) {
+      const r = await session({ authorization: `Bearer ${t}` });
+      expect(r.statusCode).toBe(401);
+      expect(JSON.parse(r.body).error.message).toMatch(new RegExp(`was made by the account ${owner.name}, which is disabled`));
+    }
+    expect((await session({ authorization: `Bearer ${unrelated}` })).statusCode).toBe(200);
+    const listed = JSON.parse((await send("GET", "/auth/tokens", admin)).body) as { name: string; disabledAccount: string | null }[];
+    expect(listed.filter((t) => t.disabledAccount === owner.name).map((t) => t.name)).toEqual(["owned", "owned-by-owned"]);
+
+    // Enabled again, its tokens work again; its ended sessions do not come back.
+    expect((await send("PATCH", `/auth/accounts/${owner.name}`, admin, { disabled: false })).statusCode).toBe(200);
+    expect((await session({ authorization: `Bearer ${owned}` })).statusCode).toBe(200);
+    expect((await session({ cookie: web.cookie })).statusCode).toBe(401);
+  });
+
+  it("a password reset ends the account's sessions", async () => {
+    const a = await newAccount("reader");
+    const web = await signIn(a.name, a.password, "10.6.0.2");
+    expect((await send("GET", "/auth/session", { cookie: web.cookie })).statusCode).toBe(200);
+    const reset = await send("POST", `/auth/accounts/${a.name}/reset-password`, await adminHeaders("resetter"), {});
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect((await send("GET", "/auth/session", { cookie: web.cookie })).statusCode).toBe(401);
   });
 });
 
@@ -274,22 +506,50 @@ describe("first run", () => {
       expect(first?.name).toBe("admin");
       expect(first?.oneTimePassword).toMatch(/^[A-Za-z2-9]{20}$/);
       expect(await ensureFirstAdmin(fresh.store.db)).toBeUndefined();
-      const [row] = await rows<{ role: string; must_change_password: boolean; password_hash: string }>(
+      const [row] = await rows<{ role: string; must_change_password: boolean; password_hash: string; expires_in: number }>(
         fresh.store.db,
-        sql`select role, must_change_password, password_hash from accounts where name = 'admin'`,
+        sql`select role, must_change_password, password_hash,
+                   extract(epoch from password_expires_at - now())::int as expires_in from accounts where name = 'admin'`,
       );
       expect(row).toMatchObject({ role: "global-admin", must_change_password: true });
-      expect(row?.password_hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+      // Like every one-time password, it works for 72 hours.
+      expect(row?.expires_in).toBeGreaterThan(72 * 3600 - 60);
+      expect(row?.password_hash).toMatch(new RegExp(`^scrypt\\$${passwordCost().N}\\$8\\$1\\$[A-Za-z0-9+/=]{24}\\$[A-Za-z0-9+/=]{44}$`));
       expect(row?.password_hash).not.toContain(first?.oneTimePassword ?? "-");
       // With CALLPLANE_ADMIN_PASSWORD on a store without accounts, that password, to keep.
       await fresh.store.db.execute(sql`delete from accounts`);
       const automated = await ensureFirstAdmin(fresh.store.db, "set by the automation 42");
       expect(automated).toEqual({ name: "admin", oneTimePassword: null });
       await expect(ensureFirstAdmin(fresh.store.db, "x")).resolves.toBeUndefined();
-      const [again] = await rows<{ must_change_password: boolean }>(fresh.store.db, sql`select must_change_password from accounts`);
-      expect(again?.must_change_password).toBe(false);
+      const [again] = await rows<{ must_change_password: boolean; password_expires_at: unknown }>(
+        fresh.store.db,
+        sql`select must_change_password, password_expires_at from accounts`,
+      );
+      expect(again).toEqual({ must_change_password: false, password_expires_at: null });
     } finally {
       await fresh.close();
+    }
+  });
+
+  it("creates the administrator once when nodes start together on a fresh store, and none of them fails", async () => {
+    const { nodes, close } = await openTwoNodes();
+    try {
+      const [a, b] = nodes;
+      const results = await Promise.all([ensureFirstAdmin(a.store.db), ensureFirstAdmin(b.store.db), ensureFirstAdmin(a.store.db)]);
+      const created = results.filter((r) => r !== undefined);
+      expect(created).toHaveLength(1);
+      expect(created[0]?.name).toBe("admin");
+      const [counts] = await rows<{ accounts: number; events: number }>(
+        b.store.db,
+        sql`select (select count(*)::int from accounts) as accounts,
+                   (select count(*)::int from audit_events where operation = 'auth.account.create') as events`,
+      );
+      expect(counts).toEqual({ accounts: 1, events: 1 });
+      // The one-time password that was printed is the one that works.
+      const [row] = await rows<{ h: string }>(a.store.db, sql`select password_hash as h from accounts`);
+      expect(await verifyPassword(created[0]?.oneTimePassword ?? "", row?.h ?? "")).toBe(true);
+    } finally {
+      await close();
     }
   });
 });

@@ -3,27 +3,66 @@ import {
   csrfTokenFor,
   decoyPasswordHash,
   hashPassword,
+  needsRehash,
   newApiToken,
   newSessionId,
   oneTimePassword,
   parseApiToken,
   parseDuration,
+  passwordCost,
   passwordProblem,
+  SCRYPT_COST,
   sameSecret,
   sha256,
   verifyPassword,
 } from "./credentials.ts";
 
 describe("passwords", () => {
-  it("hash with scrypt and a fresh salt, verify only the same password, and never match the decoy", async () => {
+  it("hash with scrypt at OWASP's minimum cost and a fresh salt, verify only the same password, and never match the decoy", async () => {
     const [a, b] = await Promise.all([hashPassword("correct horse battery"), hashPassword("correct horse battery")]);
-    expect(a).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(a).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
     expect(a).not.toBe(b);
     expect(await verifyPassword("correct horse battery", a)).toBe(true);
     expect(await verifyPassword("correct horse batterY", a)).toBe(false);
     expect(await verifyPassword("", a)).toBe(false);
-    expect(await verifyPassword("anything at all", decoyPasswordHash)).toBe(false);
+    expect(await verifyPassword("anything at all", decoyPasswordHash())).toBe(false);
+    expect(decoyPasswordHash()).toMatch(/^scrypt\$131072\$8\$1\$/);
     expect(await verifyPassword("x", "not a hash")).toBe(false);
+  });
+
+  it("verify a hash of an older, lower cost, and say it needs hashing again", async () => {
+    const old = await hashPassword("correct horse battery", { N: 2 ** 15, r: 8, p: 1 });
+    expect(old).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(await verifyPassword("correct horse battery", old)).toBe(true);
+    expect(needsRehash(old)).toBe(true);
+    expect(needsRehash(old.replace("$32768$8$", "$131072$4$"))).toBe(true);
+    expect(needsRehash(old.replace("$32768$", "$131072$"))).toBe(false);
+    expect(needsRehash(old.replace("$32768$", "$262144$"))).toBe(false);
+    expect(needsRehash("not a hash")).toBe(false);
+  });
+
+  it("take a lower test cost only from CALLPLANE_TEST_SCRYPT_N under vitest, never from a server's environment", () => {
+    const saved = { n: process.env.CALLPLANE_TEST_SCRYPT_N, vitest: process.env.VITEST };
+    try {
+      expect(process.env.VITEST).toBeTruthy();
+      process.env.CALLPLANE_TEST_SCRYPT_N = "16384";
+      expect(passwordCost()).toEqual({ N: 16384, r: 8, p: 1 });
+      for (const bad of ["1000", String(2 ** 18), "abc", "512"]) {
+        process.env.CALLPLANE_TEST_SCRYPT_N = bad;
+        expect(passwordCost(), bad).toEqual(SCRYPT_COST);
+      }
+      process.env.CALLPLANE_TEST_SCRYPT_N = "16384";
+      delete process.env.VITEST;
+      expect(passwordCost()).toEqual({ N: 2 ** 17, r: 8, p: 1 });
+    } finally {
+      for (const [name, value] of [
+        ["CALLPLANE_TEST_SCRYPT_N", saved.n],
+        ["VITEST", saved.vitest],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it.each([

@@ -2,33 +2,72 @@
 // a high-entropy secret), CSRF tokens. No store, no network.
 import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
-/** scrypt cost: 2^15 × 8 × 128 bytes = 32 MiB of memory and tens of milliseconds per hash. */
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keylen: 32, maxmem: 96 * 1024 * 1024 } as const;
+/** scrypt parameters: the cost factor N (a power of two), the block size r and the parallelism p. */
+export interface ScryptCost {
+  N: number;
+  r: number;
+  p: number;
+}
 
-function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
+/** scrypt cost: OWASP's minimum (N=2^17, r=8, p=1), 128 MiB of memory and about half a second per hash. */
+export const SCRYPT_COST: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
+const KEYLEN = 32;
+/** scrypt needs 128 × N × r bytes (128 MiB at N=2^17, r=8) and Node refuses past maxmem (32 MiB by default). */
+const MAXMEM = 256 * 1024 * 1024;
+
+/**
+ * The cost of new hashes. Test suites create many accounts: CALLPLANE_TEST_SCRYPT_N lowers N, but it
+ * is read only under vitest (VITEST set), so a server never takes it from its environment.
+ */
+export function passwordCost(): ScryptCost {
+  const testN = process.env.VITEST ? process.env.CALLPLANE_TEST_SCRYPT_N : undefined;
+  if (testN) {
+    const N = Number(testN);
+    if (Number.isInteger(N) && N >= 1024 && N <= SCRYPT_COST.N && (N & (N - 1)) === 0) return { ...SCRYPT_COST, N };
+  }
+  return SCRYPT_COST;
+}
+
+function scryptAsync(password: string, salt: Buffer, cost: ScryptCost, keylen: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize("NFC"), salt, keylen, { N, r, p, maxmem: SCRYPT.maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password.normalize("NFC"), salt, keylen, { ...cost, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
 /** A password hash: `scrypt$N$r$p$salt$hash`, salt and hash in base64, a fresh 16-byte salt each time. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, cost: ScryptCost = passwordCost()): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString("base64")}$${key.toString("base64")}`;
+  const key = await scryptAsync(password, salt, cost, KEYLEN);
+  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
-/** Whether `password` matches a hash from hashPassword; compared in constant time. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+function parseHash(stored: string): { cost: ScryptCost; salt: Buffer; hash: Buffer } | undefined {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
-  if (scheme !== "scrypt" || !n || !r || !p || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64");
-  const key = await scryptAsync(password, Buffer.from(salt, "base64"), Number(n), Number(r), Number(p), expected.length);
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  if (scheme !== "scrypt" || !n || !r || !p || !salt || !hash) return undefined;
+  return { cost: { N: Number(n), r: Number(r), p: Number(p) }, salt: Buffer.from(salt, "base64"), hash: Buffer.from(hash, "base64") };
+}
+
+/** Whether `password` matches a hash from hashPassword (whatever its cost); compared in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parseHash(stored);
+  if (!parsed) return false;
+  const key = await scryptAsync(password, parsed.salt, parsed.cost, parsed.hash.length);
+  return key.length === parsed.hash.length && timingSafeEqual(key, parsed.hash);
+}
+
+/** Whether a hash was made with a lower cost than new hashes get, so a sign-in should replace it. */
+export function needsRehash(stored: string, cost: ScryptCost = passwordCost()): boolean {
+  const parsed = parseHash(stored);
+  if (!parsed) return false;
+  const old = parsed.cost;
+  return old.N < cost.N || old.r < cost.r || old.p < cost.p || parsed.hash.length < KEYLEN;
 }
 
 /** A hash that matches no password, verified against when the account does not exist so timing says nothing. */
-export const decoyPasswordHash = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(32).toString("base64")}`;
+export function decoyPasswordHash(): string {
+  const cost = passwordCost();
+  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(KEYLEN).toString("base64")}`;
+}
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;

@@ -90,6 +90,7 @@ export const routePermissions: Record<string, RouteAccess> = {
   "POST /api/v1/auth/accounts": "auth.admin",
   "PATCH /api/v1/auth/accounts/:name": "auth.admin",
   "POST /api/v1/auth/accounts/:name/reset-password": "auth.admin",
+  "POST /api/v1/auth/accounts/:name/unlock": "auth.admin",
 
   // Tenants and the demo
   "GET /api/v1/tenants": "tenants.read",

@@ -1,9 +1,61 @@
 import type { FastifyInstance, InjectOptions } from "fastify";
+import pg from "pg";
 import { createApiToken } from "../../src/auth/auth.service.ts";
 import type { Role } from "../../src/auth/permissions.ts";
 import { buildServer, type ServerOptions } from "../../src/http/server.ts";
-import type { Runtime } from "../../src/runtime.ts";
+import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { watchOutput } from "./leak-watch.ts";
+
+/**
+ * Hashes passwords of this test file at a lower scrypt cost (2^14 instead of 2^17), for files that
+ * create many accounts. credentials.ts reads CALLPLANE_TEST_SCRYPT_N only under vitest.
+ */
+export function lowerPasswordCostForTests(): void {
+  process.env.CALLPLANE_TEST_SCRYPT_N = String(2 ** 14);
+}
+
+/** Runs `fn` with the production scrypt cost, for a test about the cost itself. */
+export async function withRealPasswordCost<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.CALLPLANE_TEST_SCRYPT_N;
+  delete process.env.CALLPLANE_TEST_SCRYPT_N;
+  try {
+    return await fn();
+  } finally {
+    if (saved !== undefined) process.env.CALLPLANE_TEST_SCRYPT_N = saved;
+  }
+}
+
+/**
+ * Two API nodes on one fresh, empty store: two runtimes on a new PostgreSQL database when DATABASE_URL
+ * is set; on PGlite (one process per data folder) the same runtime twice.
+ */
+export async function openTwoNodes(): Promise<{ nodes: [Runtime, Runtime]; close(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const rt = await openRuntime({ memory: true });
+    return { nodes: [rt, rt], close: () => rt.close() };
+  }
+  const name = `cp_nodes_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const dbUrl = new URL(url);
+  dbUrl.pathname = `/${name}`;
+  // One after the other: the first applies the migrations.
+  const a = await openRuntime({ databaseUrl: dbUrl.toString() });
+  const b = await openRuntime({ databaseUrl: dbUrl.toString() });
+  return {
+    nodes: [a, b],
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
 
 /** An API token with this role, created through the service as a global administrator would. */
 export async function tokenFor(rt: Runtime, role: Role = "global-admin", name = `test-${role}`): Promise<string> {
