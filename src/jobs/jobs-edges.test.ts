@@ -1,0 +1,95 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestServer } from "../../test/support/auth.ts";
+import { makeUser, newTenant } from "../../test/support/fixtures.ts";
+import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
+import { planMoveToMicrosoft } from "../conferencing/move-to-microsoft.service.ts";
+import { bulkReport, createJob, exportJobResultsCsv, listJobResults } from "./jobs.service.ts";
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  rt = await openTestRuntime();
+});
+
+afterAll(async () => {
+  await rt?.close();
+});
+
+describe("resuming a job", () => {
+  it("needs the permission that starting it needs: a voice administrator cannot drive a conferencing bulk move", async () => {
+    const t = await newTenant(rt);
+    await makeUser(t, "resume-a", { provider: "InterCall" });
+    const plan = await planMoveToMicrosoft(t.ctx, { userList: t.upn("resume-a") });
+    const voice = await buildTestServer(rt, "voice-admin");
+    const conferencing = await buildTestServer(rt, "conferencing-admin");
+    try {
+      const headers = { "x-callplane-tenant": t.ctx.tenantId };
+      const refused = await voice.inject({ method: "POST", url: `/api/v1/jobs/${plan.job.id}/resume`, headers, payload: { wait: true } });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().error.message).toContain("conferencing.bulk");
+      const allowed = await conferencing.inject({
+        method: "POST",
+        url: `/api/v1/jobs/${plan.job.id}/resume`,
+        headers,
+        payload: { wait: true },
+      });
+      expect(allowed.statusCode, allowed.body).toBe(200);
+      expect(allowed.json()).toMatchObject({ status: "completed", summary: { changed: 1 } });
+    } finally {
+      await voice.close();
+      await conferencing.close();
+    }
+  });
+});
+
+describe("a job with more results than any page", () => {
+  it("reports, exports and pages every row: 210,000 of them (more than the old cap of 200,000)", async () => {
+    const t = await newTenant(rt, { bridge: false });
+    const job = await createJob(t.ctx, { kind: "move-to-microsoft", dryRun: true, params: { source: "big" }, items: [] });
+    const n = 210_000;
+    await t.ctx.db.execute(sql`insert into job_items (job_id, seq, identity, outcome, message, failed, changed, processed_at)
+      select ${job.id}::uuid, g, 'user' || g || '@big.example.com', 'not-found', 'No user', true, false, now()
+      from generate_series(1, ${n}) g`);
+    await t.ctx.db.execute(sql`update jobs set total = ${n}, processed = ${n}, status = 'completed' where id = ${job.id}`);
+
+    const report = await bulkReport(t.ctx, job.id);
+    expect(report.results).toHaveLength(n);
+    expect(report.results[n - 1]?.identity).toBe(`user${n}@big.example.com`);
+
+    const csv = await exportJobResultsCsv(t.ctx, job.id);
+    const lines = csv.trimEnd().split("\r\n");
+    expect(lines).toHaveLength(n + 1);
+    expect(lines[n]).toMatch(new RegExp(`^${n},user${n}@big\\.example\\.com,`));
+
+    // Paging by the last seq seen walks every row once.
+    let seen = 0;
+    for (let after = 0; ; ) {
+      const page = await listJobResults(t.ctx, job.id, { afterSeq: after, limit: 50_000 });
+      if (page.length === 0) break;
+      seen += page.length;
+      after = page[page.length - 1]?.seq ?? after;
+    }
+    expect(seen).toBe(n);
+
+    // Over HTTP the CSV streams every row too.
+    const app = await buildTestServer(rt);
+    try {
+      const res = await app.inject({
+        method: "GET",
+        url: `/api/v1/jobs/${job.id}/results.csv`,
+        headers: { "x-callplane-tenant": t.ctx.tenantId },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.body.trimEnd().split("\r\n")).toHaveLength(n + 1);
+      const missing = await app.inject({
+        method: "GET",
+        url: "/api/v1/jobs/00000000-0000-4000-8000-000000000000/results.csv",
+        headers: { "x-callplane-tenant": t.ctx.tenantId },
+      });
+      expect(missing.statusCode).toBe(404);
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+});
