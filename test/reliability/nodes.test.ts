@@ -8,7 +8,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/jobs.service.ts";
-import { killHard, type ServerProcess, sleep, startServe, throwawayDatabase } from "./support.ts";
+import { killHard, type ServerProcess, sleep, spawnCli, startServe, throwawayDatabase } from "./support.ts";
 
 const PASSWORD = "Reliability-suite-only-1";
 const PIN_KEY = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -84,7 +84,7 @@ afterAll(async () => {
   if (figures.length) process.stdout.write(`node recovery: ${figures.join("; ")}\n`);
 });
 
-describe.runIf(process.env.DATABASE_URL)("two servers on one PostgreSQL", () => {
+describe.runIf(process.env.DATABASE_URL)("two servers on one PostgreSQL (needs DATABASE_URL: runs in the PostgreSQL pass of CI)", () => {
   let db: Awaited<ReturnType<typeof throwawayDatabase>>;
   let sql: pg.Client;
   let a: ServerProcess;
@@ -200,6 +200,24 @@ describe("a server on the embedded store killed mid-job", () => {
     expect(done).toMatchObject({ status: "completed", error: null, processed: done.total });
     expect(done.summary.failed).toBe(0);
     expect(second.output()).toContain(`Took over job ${id}`);
+
+    // A CLI following a job the server runs stops at once on Ctrl-C (the job goes on in the server).
+    const follower = spawnCli(dir, ["--server", second.url, "--username", "admin", "conferencing", "restore", "--job", id], {
+      CALLPLANE_PASSWORD: PASSWORD,
+    });
+    await waitFor(
+      "the CLI to follow the undo",
+      async () => ((await call2<JobView[]>("GET", "/jobs?kind=restore")).body[0] ? true : undefined),
+      30_000,
+    );
+    const signalledAt = Date.now();
+    follower.child.kill("SIGINT");
+    const ended = await Promise.race([follower.done, sleep(5_000).then(() => undefined)]);
+    expect(ended, `the CLI did not stop within 5 s of Ctrl-C\n${follower.output()}`).toBeDefined();
+    figures.push(`a following CLI stopped ${Date.now() - signalledAt} ms after Ctrl-C`);
+    const undo = (await call2<JobView[]>("GET", "/jobs?kind=restore")).body[0];
+    if (!undo) throw new Error("no undo job");
+    expect((await completed(call2, undo.id, 60_000)).error).toBeNull();
     await killHard(second);
   }, 300_000);
 });
