@@ -82,6 +82,20 @@ describe("a job with more results than any page", () => {
       });
       expect(res.statusCode).toBe(200);
       expect(res.body.trimEnd().split("\r\n")).toHaveLength(n + 1);
+      // A full page says where the next starts; the last page does not.
+      const page = await app.inject({
+        method: "GET",
+        url: `/api/v1/jobs/${job.id}/results?limit=1000`,
+        headers: { "x-callplane-tenant": t.ctx.tenantId },
+      });
+      expect(page.headers.link).toBe(`</api/v1/jobs/${job.id}/results?afterSeq=1000&limit=1000>; rel="next"`);
+      const tail = await app.inject({
+        method: "GET",
+        url: `/api/v1/jobs/${job.id}/results?afterSeq=${n - 10}&limit=1000`,
+        headers: { "x-callplane-tenant": t.ctx.tenantId },
+      });
+      expect(tail.json()).toHaveLength(10);
+      expect(tail.headers.link).toBeUndefined();
       const missing = await app.inject({
         method: "GET",
         url: "/api/v1/jobs/00000000-0000-4000-8000-000000000000/results.csv",

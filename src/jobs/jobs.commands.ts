@@ -46,18 +46,27 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
 }
 
 /** The `{job, dryRun, summary, results}` answer of a bulk command, from a finished job. */
-export async function jobReport(api: ApiClient, job: JobView): Promise<BulkReport> {
-  // Every row, a page at a time: a report is never cut short.
-  const results: BulkReport["results"] = [];
+/** Every result of a job, a page at a time (by the last seq seen): never cut short. */
+async function allResults(api: ApiClient, jobId: string, opts: { failed?: boolean } = {}): Promise<JobResult[]> {
+  const results: JobResult[] = [];
   const limit = 50000;
   for (let afterSeq = 0; ; ) {
-    const page = await api.call<JobResult[]>("GET", `/jobs/${job.id}/results`, { query: { limit, afterSeq } });
-    for (const r of page) {
-      results.push({ identity: r.identity, outcome: r.outcome, message: r.message, ...(r.notice ? { notice: r.notice } : {}) });
-    }
-    if (page.length < limit) break;
+    const page = await api.call<JobResult[]>("GET", `/jobs/${encodeURIComponent(jobId)}/results`, {
+      query: { limit, afterSeq, failed: opts.failed ? true : undefined },
+    });
+    results.push(...page);
+    if (page.length < limit) return results;
     afterSeq = page[page.length - 1]?.seq ?? afterSeq;
   }
+}
+
+export async function jobReport(api: ApiClient, job: JobView): Promise<BulkReport> {
+  const results = (await allResults(api, job.id)).map((r) => ({
+    identity: r.identity,
+    outcome: r.outcome,
+    message: r.message,
+    ...(r.notice ? { notice: r.notice } : {}),
+  }));
   return { job, dryRun: job.dryRun, summary: job.summary, results };
 }
 
@@ -164,10 +173,7 @@ export function registerJobCommands(program: Command): void {
             }
             return { text: res.text };
           }
-          const results = await api.call<JobResult[]>("GET", `/jobs/${encodeURIComponent(id)}/results`, {
-            query: { failed: o.failed ? true : undefined, limit: 200000 },
-          });
-          return { results };
+          return { results: await allResults(api, id, { failed: o.failed === true }) };
         },
         {
           human: (r) =>
@@ -178,6 +184,7 @@ export function registerJobCommands(program: Command): void {
                   ["identity", "Identity"],
                   ["outcome", "Outcome"],
                   ["message", "Message"],
+                  ["notice", "Notice"],
                 ]),
           json: (r) => (r.text !== undefined ? { text: r.text } : r.results),
           data: () => o.csv === true && o.output === undefined,

@@ -30,7 +30,7 @@ export function jobRoutes(api: Api, ctxOf: CtxOf): void {
     {
       schema: {
         tags: ["jobs"],
-        summary: "A job's per-user results",
+        summary: "A job's per-user results, a page at a time (a full page carries a Link header to the next)",
         params: jobParam,
         querystring: z.strictObject({
           outcome: z.string().max(64).optional(),
@@ -42,7 +42,19 @@ export function jobRoutes(api: Api, ctxOf: CtxOf): void {
         response: { 200: z.array(jobResult), ...errors },
       },
     },
-    async (req) => listJobResults(await ctxOf(req), req.params.id, { ...req.query, failedOnly: req.query.failed }),
+    async (req, reply) => {
+      const limit = req.query.limit ?? 1000;
+      const page = await listJobResults(await ctxOf(req), req.params.id, { ...req.query, limit, failedOnly: req.query.failed });
+      // A full page may not be the last: say where the next one starts, so no caller mistakes a page for the whole.
+      const last = page[page.length - 1];
+      if (page.length === limit && last) {
+        const next = new URLSearchParams({ afterSeq: String(last.seq), limit: String(limit) });
+        if (req.query.outcome) next.set("outcome", req.query.outcome);
+        if (req.query.failed) next.set("failed", "true");
+        reply.header("link", `</api/v1/jobs/${req.params.id}/results?${next}>; rel="next"`);
+      }
+      return page;
+    },
   );
   api.get(
     "/jobs/:id/results.csv",

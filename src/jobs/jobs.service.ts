@@ -184,7 +184,7 @@ function toResult(r: ResultRow): JobResult {
 }
 
 /** The most results one page holds; every row is reachable by paging (`afterSeq`). */
-export const RESULTS_PAGE_MAX = 50_000;
+export const RESULTS_PAGE_MAX = 200_000;
 
 async function resultPage(
   ctx: Ctx,
