@@ -16,7 +16,9 @@ interface Account {
   name: string;
   role: string;
   mustChangePassword: boolean;
+  passwordExpiresAt: string | null;
   disabled: boolean;
+  signInBlockedUntil: string | null;
   createdBy: string;
   createdAt: string;
 }
@@ -30,6 +32,7 @@ interface Token {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  disabledAccount: string | null;
 }
 
 export default function AccessPage() {
@@ -207,7 +210,11 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
                   </td>
                   <td>
                     {a.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">enabled</Badge>}{" "}
-                    {a.mustChangePassword && <Badge tone="warn">must choose a password</Badge>}
+                    {a.mustChangePassword && <Badge tone="warn">must choose a password</Badge>}{" "}
+                    {a.passwordExpiresAt && a.passwordExpiresAt < new Date().toISOString() && (
+                      <Badge tone="bad">one-time password expired</Badge>
+                    )}{" "}
+                    {a.signInBlockedUntil && <Badge tone="warn">sign-in slowed down until {when(a.signInBlockedUntil)}</Badge>}
                   </td>
                   <td>
                     {when(a.createdAt)} <span className="muted">by {a.createdBy}</span>
@@ -229,6 +236,23 @@ function Accounts({ roles }: { roles: RoleInfo[] }) {
                     <button type="button" className="btn-link" onClick={() => void resetPassword(a)}>
                       Reset password<span className="sr-only"> of {a.name}</span>
                     </button>
+                    {a.signInBlockedUntil && (
+                      <>
+                        {" "}
+                        <button
+                          type="button"
+                          className="btn-link"
+                          onClick={() =>
+                            void act(
+                              () => apiSend("POST", `/auth/accounts/${seg(a.name)}/unlock`),
+                              `${a.name} can sign in again at once, from every address.`,
+                            )
+                          }
+                        >
+                          Unlock<span className="sr-only"> {a.name}</span>
+                        </button>
+                      </>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -389,7 +413,17 @@ function Tokens({ roles }: { roles: RoleInfo[] }) {
                   <td>
                     {when(t.createdAt)} <span className="muted">by {t.createdBy}</span>
                   </td>
-                  <td>{t.revokedAt ? <Badge tone="bad">revoked {when(t.revokedAt)}</Badge> : <Badge tone="good">active</Badge>}</td>
+                  <td>
+                    {t.revokedAt ? (
+                      <Badge tone="bad">revoked {when(t.revokedAt)}</Badge>
+                    ) : t.expiresAt && t.expiresAt < new Date().toISOString() ? (
+                      <Badge tone="bad">expired</Badge>
+                    ) : t.disabledAccount ? (
+                      <Badge tone="bad">stopped: {t.disabledAccount} is disabled</Badge>
+                    ) : (
+                      <Badge tone="good">active</Badge>
+                    )}
+                  </td>
                   <td>
                     {!t.revokedAt && (
                       <button type="button" id={`revoke-${t.id}`} className="btn-link" onClick={() => setConfirming(t)}>
@@ -440,7 +474,7 @@ function Tokens({ roles }: { roles: RoleInfo[] }) {
         <Field label="Token role" error={fieldError(createError, "role")}>
           {(p) => <RoleSelect roles={roles} value={role} onChange={setRole} props={p} />}
         </Field>
-        <Field label="Expires in (optional)" hint="e.g. 30d, 12h, 90m; empty: never" error={expiresError}>
+        <Field label="Expires in (optional)" hint="e.g. 30d, 12h, 90m, or never; empty: 90 days" error={expiresError}>
           {(p) => <input {...p} value={expiresIn} size={8} onChange={(e) => setExpiresIn(e.target.value)} />}
         </Field>
         <button type="submit" className="btn btn-primary" disabled={busy}>
