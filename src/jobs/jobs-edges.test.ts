@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestServer } from "../../test/support/auth.ts";
 import { makeUser, newTenant } from "../../test/support/fixtures.ts";
 import { openTestRuntime, type TestRuntime } from "../../test/support/store.ts";
-import { planMoveToMicrosoft } from "../conferencing/move-to-microsoft.service.ts";
+import { moveUsersToMicrosoft, planMoveToMicrosoft } from "../conferencing/move-to-microsoft.service.ts";
+import { rows } from "../store/db.ts";
 import { bulkReport, createJob, exportJobResultsCsv, listJobResults } from "./jobs.service.ts";
 
 let rt: TestRuntime;
@@ -40,6 +41,40 @@ describe("resuming a job", () => {
       await voice.close();
       await conferencing.close();
     }
+  });
+});
+
+describe("a job killed after its last batch (as an older version could leave it)", () => {
+  it("is finished by re-running the same command: no new job, nobody changed twice", async () => {
+    const t = await newTenant(rt);
+    await makeUser(t, "last-a", { provider: "InterCall" });
+    await makeUser(t, "last-b", { provider: "PGi" });
+    const input = { userList: `${t.upn("last-a")}, ${t.upn("last-b")}` };
+    const first = await moveUsersToMicrosoft(t.ctx, input, { wait: true });
+    expect(first.report?.summary.changed).toBe(2);
+    // Every item done, but the job left running by a runner that is gone.
+    await t.ctx.db.execute(sql`update jobs set status = 'running', finished_at = null, runner_id = 'dead',
+        lease_expires_at = now() - interval '1 minute' where id = ${first.job.id}`);
+    const again = await moveUsersToMicrosoft(t.ctx, input, { wait: true });
+    expect(again.resumed).toBe(true);
+    expect(again.job.id).toBe(first.job.id);
+    expect(again.job).toMatchObject({ status: "completed", processed: 2 });
+    const jobs = await rows<{ n: string }>(t.ctx.db, sql`select count(*) as n from jobs where tenant_id = ${t.ctx.tenantId}`);
+    expect(Number(jobs[0]?.n)).toBe(1);
+    const archives = await rows<{ n: string }>(t.ctx.db, sql`select count(*) as n from archives where job_id = ${first.job.id}`);
+    expect(Number(archives[0]?.n)).toBe(2);
+  });
+});
+
+describe("a job's parameters", () => {
+  it("stay small however large the identities sent: a sample of short identities, never the whole input", async () => {
+    const t = await newTenant(rt);
+    const huge = Array.from({ length: 30 }, (_, i) => `${String(i).padStart(3, "0")}${"x".repeat(300_000)}@contoso.com`);
+    const plan = await planMoveToMicrosoft(t.ctx, { identities: huge, dryRun: true });
+    expect(JSON.stringify(plan.job.params).length).toBeLessThan(10_000);
+    expect(plan.job.params).toMatchObject({ identityCount: 30 });
+    const results = await listJobResults(t.ctx, plan.job.id, { limit: 100 });
+    expect(results.every((r) => r.identity.length <= 1025)).toBe(true);
   });
 });
 
