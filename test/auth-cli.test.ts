@@ -1,14 +1,17 @@
 // The access-control commands as an administrator runs them: the real binary on its own embedded
 // store. Token expiry (90 days unless told, `--expires-in never`, too long refused), a one-time
-// password's expiry, and `accounts unlock` clearing the sign-in slow-down.
+// password's expiry, `accounts unlock` clearing the sign-in slow-down, and (on PostgreSQL) two
+// servers starting at once on a fresh database.
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signIn } from "../src/auth/auth.service.ts";
 import { openRuntime } from "../src/runtime.ts";
 import { lowerPasswordCostForTests } from "./support/auth.ts";
-import { type Ran, runCli } from "./support/cli.ts";
+import { callplaneBin, cliEnv, type Ran, runCli } from "./support/cli.ts";
 
 // The spawned commands inherit it (and VITEST): accounts made here are hashed at the test cost.
 lowerPasswordCostForTests();
@@ -78,3 +81,65 @@ it("accounts create gives a one-time password for 72 hours; accounts unlock clea
   expect(unlocked.code, show(unlocked)).toBe(0);
   expect(unlocked.stdout.trim()).toBe("Sign-in to ops is no longer slowed down (cleared for 1 address).");
 });
+
+/** `callplane serve` on a database, until it listens (resolves with all it printed) or exits (rejects). */
+function serve(databaseUrl: string, started: ChildProcess[]): Promise<string> {
+  const child = spawn(process.execPath, [callplaneBin, "serve", "--port", "0", "--demo-users", "20"], {
+    cwd: dir,
+    env: { ...cliEnv(), DATABASE_URL: databaseUrl, CALLPLANE_OUTBOX: path.join(dir, "outbox") },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`The server did not start in 60 s: ${out}`)), 60_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      // The first-run lines follow the listening line in the same write.
+      if (/listening on http/.test(out)) {
+        clearTimeout(timer);
+        setTimeout(() => resolve(out), 200);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`The server exited (${code}) before listening: ${out}`));
+    });
+  });
+}
+
+it.skipIf(!process.env.DATABASE_URL)(
+  "two servers started at once on a fresh database both serve, and one of them creates the administrator (PostgreSQL only: an embedded store serves one process)",
+  async () => {
+    const url = process.env.DATABASE_URL ?? "";
+    const name = `cp_serve_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const dbUrl = new URL(url);
+    dbUrl.pathname = `/${name}`;
+    const started: ChildProcess[] = [];
+    try {
+      const outputs = await Promise.all([serve(dbUrl.toString(), started), serve(dbUrl.toString(), started)]);
+      const created = outputs.filter((o) => o.includes('First run: created the global administrator "admin"'));
+      expect(created, outputs.join("\n----\n")).toHaveLength(1);
+    } finally {
+      for (const child of started) {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }
+      }
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    }
+  },
+);

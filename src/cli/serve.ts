@@ -48,10 +48,17 @@ export function registerServeCommand(program: Command): void {
         });
         if (o.demoUsers > 0 && (await listTenants(runtime.store.db)).length === 0) {
           process.stdout.write(`Building a demo tenant of ${o.demoUsers} users…\n`);
-          const demo = await buildDemoTenant(runtime.store.db, runtime.env, { users: o.demoUsers });
-          process.stdout.write(`Demo tenant ${demo.tenant.name} (${demo.tenant.domain}) is ready.\n`);
+          try {
+            const demo = await buildDemoTenant(runtime.store.db, runtime.env, { users: o.demoUsers });
+            process.stdout.write(`Demo tenant ${demo.tenant.name} (${demo.tenant.domain}) is ready.\n`);
+          } catch (err) {
+            // Nodes starting together on a fresh store: one builds the demo tenant, the others go on.
+            if (!(err instanceof AppError && err.code === "duplicate")) throw err;
+            process.stdout.write("Another node is building the demo tenant.\n");
+          }
         }
-        // First run: a global administrator, with a one-time password printed once (never a default one).
+        // First run: a global administrator, with a one-time password printed once (never a default one);
+        // of nodes starting together, one creates it and prints it.
         const admin = await ensureFirstAdmin(runtime.store.db, process.env.CALLPLANE_ADMIN_PASSWORD || undefined);
         const trustProxy =
           typeof o.trustProxy === "string"
