@@ -5,6 +5,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.ts";
 import { openStore, rows } from "../src/store/db.ts";
@@ -219,4 +220,34 @@ describe("the PIN key", () => {
       delete process.env.CALLPLANE_PIN_KEY;
     }
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    "with PostgreSQL: lives in the key file, and a node without that file is refused rather than given another key",
+    async () => {
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      const name = `cp_keys_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      await admin.query(`create database ${name}`);
+      const url = new URL(process.env.DATABASE_URL ?? "");
+      url.pathname = `/${name}`;
+      try {
+        const file = path.join(root, `node1-${seq}`, "pin.key");
+        const node1 = await start(freshDir(), { databaseUrl: url.toString(), pinKeyFile: file });
+        expect(lstatSync(file).mode & 0o777).toBe(0o600);
+        expect(await keyRows(node1)).toEqual([]);
+        expect(node1.warnings.join("\n")).toContain(file);
+        const key = Buffer.from(node1.env.pinKey);
+        await stop(node1);
+        const other = path.join(root, `node2-${seq}`, "pin.key");
+        await expect(start(freshDir(), { databaseUrl: url.toString(), pinKeyFile: other })).rejects.toThrow(/does not exist/);
+        expect(existsSync(other)).toBe(false);
+        const again = await start(freshDir(), { databaseUrl: url.toString(), pinKeyFile: file });
+        expect(again.env.pinKey.equals(key)).toBe(true);
+        await stop(again);
+      } finally {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      }
+    },
+  );
 });
