@@ -296,10 +296,10 @@ describe("callplane, the binary", () => {
     expect(lines[0]).toBe("seq,identity,user_id,outcome,changed,message,error,processed_at,notice");
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(
-      new RegExp(`^1,${listed[0].userPrincipalName},${listed[0].id},changed,true,The provider .*,,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`),
+      new RegExp(`^1,${listed[0].userPrincipalName},${listed[0].id},changed,true,The provider .*,,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,$`),
     );
     expect(lines[3]).toMatch(
-      /^3,nobody@x,,not-found,false,,"There was an error while retrieving user nobody@x: .+",\d{4}-\d\d-\d\dT[\d:.]+Z$/,
+      /^3,nobody@x,,not-found,false,,"There was an error while retrieving user nobody@x: .+",\d{4}-\d\d-\d\dT[\d:.]+Z,$/,
     );
   });
 

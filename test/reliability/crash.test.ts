@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, rows } from "../../src/store/db.ts";
-import { killHard, runToEnd, seeded, sleep, spawnCli, throwawayDatabase } from "./support.ts";
+import { killHard, runCli, seeded, sleep, spawnCli, throwawayDatabase } from "./support.ts";
 
 const PIN_KEY = "9f1c2d3e4a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9f0a1b2c3d4e5f";
 const USERS = 9000;
@@ -73,7 +73,7 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
         close: async () => undefined,
       };
     }
-    const demo = await runToEnd(dir, ["demo", "--users", String(USERS), "--json", ...target.args], target.env);
+    const demo = await runCli(dir, ["demo", "--users", String(USERS), "--json", ...target.args], 120_000, target.env);
     expect(demo.code, demo.stderr).toBe(0);
   }, 180_000);
 

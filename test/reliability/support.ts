@@ -1,9 +1,10 @@
 // Real processes for the crash and concurrency suites: the CLI and the server spawned as a user runs
 // them, killed with SIGKILL, and throwaway PostgreSQL databases beside the suite's own.
-import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import pg from "pg";
-import { callplaneBin, cliEnv, type Ran } from "../support/cli.ts";
+import { runCli, type Spawned, spawnCli } from "../support/cli.ts";
+
+export { runCli, type Spawned, spawnCli };
 
 /** A deterministic stream of numbers in [0, 1), so a failing run's kill points can be replayed. */
 export function seeded(seed: number): () => number {
@@ -15,45 +16,6 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-export interface Spawned {
-  child: ChildProcess;
-  /** Resolves when the process has ended, however it ended. */
-  done: Promise<Ran & { signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-/** Starts `callplane ...args` with no standard input. */
-export function spawnCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, [callplaneBin, ...args], {
-    cwd,
-    env: { ...cliEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<Ran & { signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done, output: () => `stdout:\n${stdout}\nstderr:\n${stderr}` };
-}
-
-/** Runs the CLI to its end, killed after `timeoutMs` (a hang is a failure, not a wait). */
-export async function runToEnd(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<Ran> {
-  const p = spawnCli(cwd, args, env);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
-  const ran = await p.done;
-  clearTimeout(timer);
-  if (ran.signal === "SIGKILL") throw new Error(`callplane ${args.join(" ")} did not end in ${timeoutMs} ms.\n${p.output()}`);
-  return ran;
 }
 
 export function freePort(): Promise<number> {
