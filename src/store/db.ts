@@ -91,14 +91,23 @@ export function makePrivate(folder: string, what: string, holds: string): string
   // The folder may be a link to where the data really is: that place is made private.
   const dir = realpathSync(folder);
   const loose: string[] = [];
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOENT";
   const visit = (p: string) => {
-    const st = lstatSync(p);
+    // An entry gone since its folder was listed (a temporary file) has nothing to make private.
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch (err) {
+      if (gone(err)) return;
+      throw err;
+    }
     // A link is followed by nobody here: its target is not ours to change.
     if (st.isSymbolicLink()) return;
     if ((st.mode & 0o077) !== 0) {
       try {
         chmodSync(p, st.mode & 0o700);
       } catch (err) {
+        if (gone(err)) return;
         throw new AppError(
           "unavailable",
           `${what} ${folder} is readable by other users (${path.relative(dir, p) || "the folder itself"} has mode ${(st.mode & 0o777).toString(8)}) and could not be made private (${(err as NodeJS.ErrnoException).code ?? String(err)}): as its owner run \`chmod -R go-rwx ${folder}\`, then start again.`,
@@ -106,7 +115,15 @@ export function makePrivate(folder: string, what: string, holds: string): string
       }
       loose.push(p);
     }
-    if (st.isDirectory()) for (const e of readdirSync(p)) visit(path.join(p, e));
+    if (!st.isDirectory()) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(p);
+    } catch (err) {
+      if (gone(err)) return;
+      throw err;
+    }
+    for (const e of entries) visit(path.join(p, e));
   };
   visit(dir);
   return loose.length === 0
@@ -150,11 +167,13 @@ async function openPglite(options: StoreOptions): Promise<Store> {
   const notices: string[] = [];
   if (!inMemory && options.dataDir) {
     dataDir = path.resolve(options.dataDir);
-    notices.push(...makePrivate(dataDir, "The data folder", DATA_HOLDS));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Locked first: the folder is walked only while no other process writes in it.
     lock = acquireDataLock(dataDir, options.holder ?? "callplane");
     releaseUmask = holdPrivateUmask();
   }
   try {
+    if (dataDir) notices.push(...makePrivate(dataDir, "The data folder", DATA_HOLDS));
     const client = dataDir ? new PGlite(path.join(dataDir, "pgdata")) : new PGlite();
     await client.waitReady;
     const db = drizzlePglite(client, { schema }) as unknown as Db;
