@@ -1,8 +1,8 @@
 // Real processes for the crash and concurrency suites: the CLI and the server spawned as a user runs
 // them, killed with SIGKILL, and throwaway PostgreSQL databases beside the suite's own.
 import { createServer } from "node:net";
-import pg from "pg";
 import { runCli, type Spawned, spawnCli } from "../support/cli.ts";
+import { createTestDatabase } from "../support/store.ts";
 
 export { runCli, type Spawned, spawnCli };
 
@@ -67,25 +67,6 @@ export async function killHard(p: Spawned): Promise<void> {
 }
 
 /** A throwaway PostgreSQL database on the suite's server (DATABASE_URL), dropped by `drop()`. */
-export async function throwawayDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (!base) throw new Error("DATABASE_URL is not set.");
-  const name = `cp_rel_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
+export const throwawayDatabase = () => createTestDatabase("cp_rel");
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,10 @@
 import type { FastifyInstance, InjectOptions } from "fastify";
-import pg from "pg";
 import { createApiToken } from "../../src/auth/auth.service.ts";
 import type { Role } from "../../src/auth/permissions.ts";
 import { buildServer, type ServerOptions } from "../../src/http/server.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { watchOutput } from "./leak-watch.ts";
+import { createTestDatabase } from "./store.ts";
 
 /**
  * Hashes passwords of this test file at a lower scrypt cost (2^14 instead of 2^17), for files that
@@ -35,24 +35,15 @@ export async function openTwoNodes(): Promise<{ nodes: [Runtime, Runtime]; close
     const rt = await openRuntime({ memory: true });
     return { nodes: [rt, rt], close: () => rt.close() };
   }
-  const name = `cp_nodes_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const dbUrl = new URL(url);
-  dbUrl.pathname = `/${name}`;
+  const db = await createTestDatabase("cp_nodes");
   // One after the other: the first applies the migrations.
-  const a = await openRuntime({ databaseUrl: dbUrl.toString() });
-  const b = await openRuntime({ databaseUrl: dbUrl.toString() });
+  const a = await openRuntime({ databaseUrl: db.url });
+  const b = await openRuntime({ databaseUrl: db.url });
   return {
     nodes: [a, b],
     async close() {
       await Promise.all([a.close(), b.close()]);
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      await db.drop();
     },
   };
 }

@@ -22,26 +22,37 @@ export interface TestRuntime extends Runtime {
   tenantCtx(): Promise<Ctx>;
 }
 
+/** A throwaway database on the suite's PostgreSQL server (DATABASE_URL), dropped by `drop()`. */
+export async function createTestDatabase(prefix = "cp_test"): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) throw new Error("DATABASE_URL is not set: a PostgreSQL database cannot be made.");
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
 /** A fresh, empty store for one test file: an in-memory PGlite, or a new PostgreSQL database. */
 export async function openTestRuntime(): Promise<TestRuntime> {
   const outboxDir = mkdtempSync(path.join(os.tmpdir(), "callplane-outbox-"));
   let dropDatabase: (() => Promise<void>) | undefined;
   let databaseUrl: string | undefined;
   if (process.env.DATABASE_URL) {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    const name = `cp_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
+    const db = await createTestDatabase();
+    databaseUrl = db.url;
+    dropDatabase = db.drop;
   }
   const runtime = await openRuntime({ databaseUrl, memory: !databaseUrl, outboxDir });
   return {
