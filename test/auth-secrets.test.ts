@@ -148,6 +148,9 @@ it("no secret leaves the server: not in a response, a log line, an email or an e
     ...(await rows<{ h: string }>(rt.store.db, sql`select id_hash as h from sessions`)),
     ...(await rows<{ h: string }>(rt.store.db, sql`select pin_hash as h from dial_in_users`)),
     ...(await rows<{ h: string }>(rt.store.db, sql`select value as h from secrets`)),
+    // The PIN key, held by the process (a key file or the environment), never by the store.
+    { h: rt.env.pinKey.toString("base64") },
+    { h: rt.env.pinKey.toString("hex") },
   ].map((r) => r.h);
   expect(hashes.length).toBeGreaterThan(15);
   // A PIN hash's digest part, so a hash in another encoding would be caught too.

@@ -101,7 +101,7 @@ export function registerServeCommand(program: Command): void {
           process.stdout.write(
             admin.oneTimePassword
               ? `\nFirst run: created the global administrator "${admin.name}".\n` +
-                  `Sign in at ${address}/ as ${admin.name} with this one-time password (shown once; you will choose a new one):\n\n  ${admin.oneTimePassword}\n\n` +
+                  `Sign in at ${address}/ as ${admin.name} with this one-time password (shown once; it works for 72 hours, and you will choose a new one):\n\n  ${admin.oneTimePassword}\n\n` +
                   `Or from the CLI: callplane --server ${address} --username ${admin.name} password\n` +
                   `API tokens for the CLI and scripts, once your password is chosen: callplane --server ${address} --username ${admin.name} tokens create NAME --role ROLE\n`
               : `\nFirst run: created the global administrator "${admin.name}" with the password in CALLPLANE_ADMIN_PASSWORD.\n`,

@@ -26,6 +26,9 @@ async function storedSecrets(rt: Runtime): Promise<Map<string, string>> {
   await take("an API token hash", sql`select secret_hash as v from api_tokens`);
   await take("a session id hash", sql`select id_hash as v from sessions`);
   await take("a server secret", sql`select value as v from secrets`);
+  // The PIN key lives outside the store (a key file or the environment): the process holds it.
+  found.set(rt.env.pinKey.toString("base64"), "the PIN key (base64)");
+  found.set(rt.env.pinKey.toString("hex"), "the PIN key (hex)");
   return found;
 }
 
