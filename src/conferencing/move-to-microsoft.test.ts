@@ -394,7 +394,17 @@ describe("job results", () => {
 
     const csv = await exportJobResultsCsv(t.ctx, job.id);
     const records = parse(csv, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(records[0] ?? {})).toEqual(["seq", "identity", "user_id", "outcome", "changed", "message", "error", "processed_at", "notice"]);
+    expect(Object.keys(records[0] ?? {})).toEqual([
+      "seq",
+      "identity",
+      "user_id",
+      "outcome",
+      "changed",
+      "message",
+      "error",
+      "processed_at",
+      "notice",
+    ]);
     // Every row says when its batch ran, as a -Report row's StartTime.
     for (const r of records) expect(Number.isNaN(Date.parse(r.processed_at ?? "")), r.identity).toBe(false);
     expect(records.map((r) => [r.identity, r.outcome, r.changed])).toEqual([

@@ -183,7 +183,9 @@ function unknownDuplicate(constraint: unknown, detail: unknown): AppError {
   const key = typeof detail === "string" ? /^Key \((.{1,200}?)\)=\((.{0,200})\)/.exec(detail) : null;
   return new AppError(
     "duplicate",
-    key ? `That ${key[1]} (${key[2]}) is already in use (${name}): choose another.` : `That value is already in use (${name}): choose another.`,
+    key
+      ? `That ${key[1]} (${key[2]}) is already in use (${name}): choose another.`
+      : `That value is already in use (${name}): choose another.`,
   );
 }
 

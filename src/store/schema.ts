@@ -1,5 +1,18 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -270,9 +283,7 @@ export const jobs = pgTable(
     index("jobs_tenant_created").on(t.tenantId, t.createdAt),
     index("jobs_fingerprint").on(t.tenantId, t.fingerprint),
     // One unfinished job per command: two nodes given the same bulk command at once share one job.
-    uniqueIndex("jobs_unfinished_fingerprint")
-      .on(t.tenantId, t.fingerprint)
-      .where(sql`status <> 'completed' and not dry_run`),
+    uniqueIndex("jobs_unfinished_fingerprint").on(t.tenantId, t.fingerprint).where(sql`status <> 'completed' and not dry_run`),
     index("jobs_lease").on(t.leaseExpiresAt).where(sql`status = 'running'`),
   ],
 );
