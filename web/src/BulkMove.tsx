@@ -18,7 +18,13 @@ export function ReportSummary({ report }: { report: BulkReport }) {
   );
 }
 
-export function ResultsTable({ results, caption }: { results: { identity: string; outcome: string; message: string }[]; caption: string }) {
+export function ResultsTable({
+  results,
+  caption,
+}: {
+  results: { identity: string; outcome: string; message: string; notice?: string | null }[];
+  caption: string;
+}) {
   return (
     <div className="table-wrap">
       <table className="data">
@@ -38,7 +44,10 @@ export function ResultsTable({ results, caption }: { results: { identity: string
               <td>
                 <OutcomeBadge outcome={r.outcome} />
               </td>
-              <td>{r.message}</td>
+              <td>
+                {r.message}
+                {r.notice && <p className="error">{r.notice}</p>}
+              </td>
             </tr>
           ))}
         </tbody>

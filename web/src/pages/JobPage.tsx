@@ -97,6 +97,12 @@ export default function JobPage({ id }: { id: string }) {
             {fmt.format(j.summary.unchanged)}, failed {fmt.format(j.summary.failed)}.
           </p>
           {j.error && <p className="error">{j.error}</p>}
+          {j.notices > 0 && (
+            <p className="notice" role="alert">
+              {fmt.format(j.notices)} changed user{j.notices === 1 ? "" : "s"} must be told something that failed after the change (such as
+              an email that could not be written): see each one's notice below or in the CSV.
+            </p>
+          )}
           <dl className="props">
             <dt>Started by</dt>
             <dd>{j.actor}</dd>

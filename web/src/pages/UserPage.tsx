@@ -259,6 +259,8 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [done, setDone] = useState<string | null>(null);
+  // What failed after a change was made (its email): the change stands, and the administrator must know.
+  const [warning, setWarning] = useState<string | null>(null);
   const [pin, setPin] = useState<string | null>(null);
   const [sent, setSent] = useState<{ serviceNumber?: string; tollFreeServiceNumber?: string }>({});
 
@@ -293,6 +295,7 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
     setSaving(true);
     setError(null);
     setDone(null);
+    setWarning(null);
     setPin(null);
     const body: { serviceNumber?: string; tollFreeServiceNumber?: string } = {};
     if (toll && toll !== (dialIn.data?.serviceNumber ?? "")) body.serviceNumber = toll;
@@ -308,6 +311,7 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
         });
       } else change = await apiSend<DialInChange>("PATCH", `/conferencing/users/${seg(upn)}`, body);
       setDone(change.message);
+      setWarning(change.warning);
       setPin(change.pin);
       onChange();
     } catch (err) {
@@ -320,10 +324,12 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
   const resetPin = async () => {
     setError(null);
     setDone(null);
+    setWarning(null);
     setPin(null);
     try {
       const change = await apiSend<DialInChange>("POST", `/conferencing/users/${seg(upn)}/reset-pin`, {});
       setDone(change.message);
+      setWarning(change.warning);
       setPin(change.pin);
     } catch (err) {
       setError(err);
@@ -451,6 +457,11 @@ function Conferencing({ user, version, onChange }: { user: User; version: number
         {done && (
           <p className="success" role="status">
             {done}
+          </p>
+        )}
+        {warning && (
+          <p className="notice" role="alert" data-testid="change-warning">
+            {warning}
           </p>
         )}
         {pin && (
