@@ -687,7 +687,7 @@ export async function recoverOrphanedJobs(
   const orphans = await rows<{ id: string; tenant_id: string; actor: string }>(
     db,
     sql`select id, tenant_id, actor from jobs
-        where status = 'running' and not dry_run
+        where status = 'running'
           and (${env.exclusiveStore}
                or coalesce(lease_expires_at, heartbeat_at + make_interval(secs => ${leaseSeconds()}), now()) < now())
         order by created_at limit 20`,
