@@ -278,7 +278,9 @@ describeBrowser("admin center: access, licences, providers and third-party entri
     await tenants.getByLabel("Tenant name").fill("Fabrikam");
     await tenants.getByLabel("Tenant domain").fill("fabrikam2.com");
     await tenants.getByRole("button", { name: "Create tenant" }).click();
-    await tenants.locator(".field-error", { hasText: "A tenant with that name already exists." }).waitFor();
+    await tenants
+      .locator(".field-error", { hasText: "A tenant named Fabrikam already exists (domain fabrikam.com): choose another name." })
+      .waitFor();
     const list = await api<{ name: string }[]>("/tenants");
     expect(list.map((t) => t.name).sort()).toEqual(["Contoso", "Fabrikam"]);
     await screenshot(page, "access-tenants");
