@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { MailTransport } from "../notify/transport.ts";
 import type { Db } from "../store/db.ts";
 import { translateError } from "./errors.ts";
 
@@ -25,6 +26,8 @@ export interface AppEnv {
   runnerId: string;
   /** True when this process holds the only connection to the store (the embedded engine). */
   exclusiveStore: boolean;
+  /** Where the outbox delivers: a mail server, or .eml files. */
+  mail?: MailTransport;
 }
 
 /**

@@ -564,3 +564,44 @@ export const signInFailures = pgTable("sign_in_failures", {
   lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull().defaultNow(),
   blockedUntil: timestamp("blocked_until", { withTimezone: true }),
 });
+
+/**
+ * The transactional outbox: each message is written in the transaction of the change that causes it,
+ * then delivered. Its content is sealed (src/notify/seal.ts) with a key kept outside the store, and a
+ * PIN is dropped from it once the mail server has accepted the message.
+ */
+export const mailMessages = pgTable(
+  "mail_messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id"),
+    jobId: uuid("job_id"),
+    /** `dial-in.enabled`, `dial-in.changed`, `dial-in.pin-reset`, `dial-in.disabled`, `dial-in.restored`. */
+    kind: text("kind").notNull(),
+    /** The Message-ID header, fixed when queued: a message sent twice after a crash carries the same one. */
+    messageId: text("message_id").notNull(),
+    toAddress: text("to_address").notNull(),
+    subject: text("subject").notNull(),
+    /** The message's content, sealed. */
+    payload: text("payload").notNull(),
+    hasPin: boolean("has_pin").notNull().default(false),
+    /** `queued`, `sending`, `sent`, `deferred`, `failed`. */
+    status: text("status").notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    claimedBy: text("claimed_by"),
+    claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+    lastError: text("last_error"),
+    /** Each attempt: when, what became of it, the server's answer. */
+    history: jsonb("history").notNull().default(sql`'[]'::jsonb`),
+    createdAt: createdAt(),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("mail_messages_message_id").on(t.messageId),
+    index("mail_messages_due").on(t.nextAttemptAt).where(sql`status in ('queued', 'deferred', 'sending')`),
+    index("mail_messages_tenant_created").on(t.tenantId, t.createdAt),
+    index("mail_messages_user").on(t.userId),
+  ],
+);
