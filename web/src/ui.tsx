@@ -82,7 +82,11 @@ export function Empty({ children }: { children: ReactNode }) {
  */
 export function fieldError(error: unknown, field: string, mentions?: RegExp): string | undefined {
   if (!(error instanceof ApiError)) return undefined;
-  return error.fieldMessage(field) ?? (mentions?.test(error.message) ? error.message : undefined);
+  const named = error.fieldMessage(field);
+  if (named) return named;
+  // When the API names the field an error is about, wording is never used to guess another one.
+  if (error.details.some((d) => d.path)) return undefined;
+  return mentions?.test(error.message) ? error.message : undefined;
 }
 
 /** A labelled control with its error message announced with it (aria-describedby). */
