@@ -9,9 +9,10 @@ import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { type Bridge, findBridge, numberOnBridge } from "./bridges.service.ts";
 import { validateConferenceId } from "./conference-id.ts";
+import { dialInMail, enabledMail, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { type AcpEntry, listUserAcpEntries } from "./providers.service.ts";
-import { type ConferencingSettings, getConferencingSettings } from "./settings.service.ts";
+import { getConferencingSettings } from "./settings.service.ts";
 
 /** A user's Microsoft dial-in conferencing, as shown to administrators (never the PIN hash). */
 export interface DialInView {
@@ -176,30 +177,6 @@ function licenceError(user: UserView): AppError {
   );
 }
 
-function mailFor(
-  settings: ConferencingSettings,
-  user: UserView,
-  subject: string,
-  lines: string[],
-  view: DialInView | null,
-  pin: string | null,
-  tenantDomain: string,
-): DialInEmail {
-  return {
-    to: user.userPrincipalName,
-    toName: user.displayName,
-    from: settings.sendEmailFromOverride && settings.sendEmailFromAddress ? settings.sendEmailFromAddress : `no-reply@${tenantDomain}`,
-    fromName:
-      settings.sendEmailFromOverride && settings.sendEmailFromDisplayName ? settings.sendEmailFromDisplayName : "Audio Conferencing",
-    subject,
-    conferenceId: view?.conferenceId ?? null,
-    tollNumber: view?.serviceNumber ?? null,
-    tollFreeNumber: view?.tollFreeServiceNumber ?? null,
-    pin,
-    lines,
-  };
-}
-
 async function tenantDomain(ctx: Ctx): Promise<string> {
   const [t] = await rows<{ domain: string }>(ctx.db, sql`select domain from tenants where id = ${ctx.tenantId}`);
   return t?.domain ?? "localhost";
@@ -314,19 +291,7 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
       warning: null,
     },
     mail: sendMail
-      ? mailFor(
-          settings,
-          user,
-          "Your dial-in conferencing details",
-          [
-            replacedName
-              ? `Your audio conferencing provider has changed from ${replacedName} to Microsoft. Your old conference details no longer work for new meetings.`
-              : "You can now host meetings that people join by phone.",
-          ],
-          view,
-          pin,
-          await tenantDomain(ctx),
-        )
+      ? enabledMail(mailSender(settings, await tenantDomain(ctx)), { ...user, ...view, pin, previousProvider: replacedName })
       : null,
   };
 }
@@ -470,14 +435,13 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
         warning: null,
       },
       mail: sendMail
-        ? mailFor(
-            settings,
+        ? dialInMail(
+            mailSender(settings, await tenantDomain(tx)),
             user,
             "Your dial-in conferencing details have changed",
             ["Your dial-in conferencing details have changed. Use these from now on."],
             view,
             pin,
-            await tenantDomain(tx),
           )
         : null,
     };
@@ -521,14 +485,13 @@ export async function disableDialInInTx(ctx: Ctx, userId: string, opts: { operat
       warning: null,
     },
     mail: sendMail
-      ? mailFor(
-          settings,
+      ? dialInMail(
+          mailSender(settings, await tenantDomain(ctx)),
           user,
           "Dial-in conferencing is off",
           ["Dial-in conferencing has been turned off for your meetings. Your conference ID and PIN no longer work."],
           null,
           null,
-          await tenantDomain(ctx),
         )
       : null,
   };

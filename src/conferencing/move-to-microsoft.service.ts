@@ -24,11 +24,12 @@ import {
   runJob,
   startJobInBackground,
 } from "../jobs/jobs.service.ts";
-import { type DialInEmail, prepareOutbox, writeOutbox } from "../notify/email.ts";
+import { prepareOutbox, writeOutbox } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { findBridge } from "./bridges.service.ts";
 import { ConferenceIdAllocator } from "./conference-id.ts";
 import { MICROSOFT_DOMAIN } from "./dial-in.service.ts";
+import { enabledMail, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { findProvider } from "./providers.service.ts";
 import { getConferencingSettings } from "./settings.service.ts";
@@ -180,6 +181,7 @@ registerJobHandler({
     const bridge = await findBridge(ctx, bridgeName);
     const settings = await getConferencingSettings(ctx);
     const [tenant] = await rows<{ domain: string }>(ctx.db, sql`select domain from tenants where id = ${ctx.tenantId}`);
+    const sender = mailSender(settings, tenant?.domain ?? "localhost");
     const held = await rows<{ conference_id: string }>(ctx.db, sql`select conference_id from dial_in_users where bridge_id = ${bridge.id}`);
     // The tenant's Audio Conferencing SKUs, looked up once: per user, the licence check is then one index probe.
     const acSkus = await rows<{ id: string }>(
@@ -319,26 +321,17 @@ registerJobHandler({
                  'tollFreeServiceNumber', ${bridge.defaultTollFreeServiceNumber}::text, 'pinReset', true)
         from input i left join old o on o.user_id = i.user_id`);
       if (!sendMail) return { outcomes };
-      const mails: DialInEmail[] = changes.map((c) => ({
-        to: c.state.user_principal_name,
-        toName: c.state.display_name,
-        from:
-          settings.sendEmailFromOverride && settings.sendEmailFromAddress
-            ? settings.sendEmailFromAddress
-            : `no-reply@${tenant?.domain ?? "localhost"}`,
-        fromName:
-          settings.sendEmailFromOverride && settings.sendEmailFromDisplayName ? settings.sendEmailFromDisplayName : "Audio Conferencing",
-        subject: "Your dial-in conferencing details",
-        conferenceId: c.conferenceId,
-        tollNumber: bridge.defaultServiceNumber,
-        tollFreeNumber: bridge.defaultTollFreeServiceNumber,
-        pin: c.pin,
-        lines: [
-          c.previous
-            ? `Your audio conferencing provider has changed from ${c.previous} to Microsoft. Your old conference details no longer work for new meetings.`
-            : "You can now host meetings that people join by phone.",
-        ],
-      }));
+      const mails = changes.map((c) =>
+        enabledMail(sender, {
+          userPrincipalName: c.state.user_principal_name,
+          displayName: c.state.display_name,
+          conferenceId: c.conferenceId,
+          serviceNumber: bridge.defaultServiceNumber,
+          tollFreeServiceNumber: bridge.defaultTollFreeServiceNumber,
+          pin: c.pin,
+          previousProvider: c.previous,
+        }),
+      );
       return {
         outcomes,
         afterCommit: {
