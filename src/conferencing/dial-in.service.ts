@@ -9,10 +9,21 @@ import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { type Bridge, findBridge, numberOnBridge } from "./bridges.service.ts";
 import { validateConferenceId } from "./conference-id.ts";
+import { applyEnables, loadEnableStates } from "./dial-in.writer.ts";
+import {
+  type ArchiveData,
+  auditSnapshot,
+  type DialInSnapshot,
+  decideEnable,
+  licenceMessage,
+  MICROSOFT_DOMAIN,
+} from "./dial-in-decision.ts";
 import { dialInMail, enabledMail, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { type AcpEntry, listUserAcpEntries } from "./providers.service.ts";
 import { getConferencingSettings } from "./settings.service.ts";
+
+export { type ArchiveData, type DialInSnapshot, MICROSOFT_DOMAIN };
 
 /** A user's Microsoft dial-in conferencing, as shown to administrators (never the PIN hash). */
 export interface DialInView {
@@ -28,23 +39,6 @@ export interface DialInView {
   allowPstnOnlyMeetings: boolean;
   allowTollFreeDialIn: boolean;
   updatedAt: string;
-}
-
-/** The stored form of a dial-in row inside an archive; restore needs the PIN hash, nothing shows it. */
-export interface DialInSnapshot {
-  bridgeId: string;
-  conferenceId: string;
-  pinHash: string;
-  serviceNumber: string | null;
-  tollFreeServiceNumber: string | null;
-  allowPstnOnlyMeetings: boolean;
-  allowTollFreeDialIn: boolean;
-}
-
-export interface ArchiveData {
-  provider: string | null;
-  acpEntries: AcpEntry[];
-  dialIn: DialInSnapshot | null;
 }
 
 export interface DialInChange {
@@ -75,8 +69,6 @@ interface DialInRow {
   user_principal_name: string;
   display_name: string;
 }
-
-export const MICROSOFT_DOMAIN = "resources.lync.com";
 
 function toView(r: DialInRow): DialInView {
   return {
@@ -121,9 +113,7 @@ function snapshot(r: DialInRow): DialInSnapshot {
 /** What the audit log keeps of a dial-in row: everything but the PIN hash. */
 export function auditDialIn(r: DialInRow | DialInSnapshot | undefined | null): Record<string, unknown> | null {
   if (!r) return null;
-  const s = "pin_hash" in r ? snapshot(r) : r;
-  const { pinHash: _hidden, ...rest } = s;
-  return { provider: "Microsoft", ...rest };
+  return auditSnapshot("pin_hash" in r ? snapshot(r) : r);
 }
 
 async function archive(ctx: Ctx, userId: string, operation: string, data: ArchiveData, jobId?: string): Promise<number> {
@@ -171,10 +161,7 @@ async function assertConferenceIdFree(ctx: Ctx, bridge: Bridge, conferenceId: st
 }
 
 function licenceError(user: UserView): AppError {
-  return new AppError(
-    "licence_required",
-    `${user.userPrincipalName} does not have a valid Audio Conferencing licence: assign one with \`callplane licences assign ${user.userPrincipalName} --sku MCOMEETADV\`.`,
-  );
+  return new AppError("licence_required", licenceMessage(user.userPrincipalName));
 }
 
 async function tenantDomain(ctx: Ctx): Promise<string> {
@@ -205,19 +192,24 @@ interface TxResult {
 
 /**
  * Enable-CsOnlineDialInConferencingUser inside the caller's transaction: licence check, provider
- * replacement (archived first), conference ID and numbers, a new PIN.
+ * replacement (archived first), conference ID and numbers, a new PIN. The bulk move decides and writes
+ * with the same functions (decideEnable, applyEnables).
  */
 export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOptions): Promise<TxResult> {
-  await lockUsers(ctx, [userId]);
-  const user = await getUserById(ctx, userId);
-  const current = await loadDialIn(ctx, userId);
-  if (current) {
+  const state = (await loadEnableStates(ctx, [userId])).get(userId);
+  if (!state) throw new AppError("user_not_found", `No user has the object id ${userId}.`);
+  const upn = state.userPrincipalName;
+  const d = decideEnable(state, { replaceProvider: opts.replaceProvider === true, job: false });
+  if (d.kind === "fail") throw new AppError(d.code, d.message);
+  if (d.kind === "noop") {
+    const current = await loadDialIn(ctx, userId);
+    if (!current) throw new AppError("internal", `The dial-in settings of ${upn} were not found.`);
     return {
       userId,
       change: {
-        user: user.userPrincipalName,
+        user: upn,
         changed: false,
-        message: `The provider of ${user.userPrincipalName} is already set to Microsoft.`,
+        message: d.message,
         dialIn: toView(current),
         pin: null,
         replaced: null,
@@ -226,15 +218,6 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
       },
       mail: null,
     };
-  }
-  if (!user.audioConferencingLicensed) throw licenceError(user);
-  const acpEntries = await listUserAcpEntries(ctx, userId);
-  if (acpEntries.length > 0 && !opts.replaceProvider) {
-    const name = user.provider.name ?? acpEntries[0]?.name ?? "a third-party provider";
-    throw new AppError(
-      "provider_conflict",
-      `${user.userPrincipalName} uses ${name} for audio conferencing: run again with --replace-provider to make Microsoft the provider (the ${name} details are archived and can be restored).`,
-    );
   }
   const bridge = await findBridge(ctx, opts.bridge);
   const rng = opts.rng ?? cryptoRng;
@@ -255,44 +238,42 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
   const pin = generatePin(settings.pinLength, rng);
   const operation = opts.operation ?? "conferencing.enable";
   // Archived even when nothing third-party is replaced, so a restore can take the user back to no provider.
-  await archive(ctx, userId, operation, { provider: user.provider.name, acpEntries, dialIn: null });
-  if (acpEntries.length > 0) await ctx.db.execute(sql`delete from user_acp_entries where user_id = ${userId}`);
-  await ctx.db.execute(sql`
-    insert into dial_in_users (user_id, tenant_id, bridge_id, conference_id, pin_hash, service_number, toll_free_service_number,
-                               allow_pstn_only_meetings, allow_toll_free_dial_in)
-    values (${userId}, ${ctx.tenantId}, ${bridge.id}, ${conferenceId}, ${hashPin(pin, ctx.env.pinKey)}, ${serviceNumber}, ${tollFree},
-            ${opts.allowPstnOnlyMeetings ?? settings.allowPstnOnlyMeetingsByDefault}, ${opts.allowTollFreeDialIn ?? true})`);
+  const [enabled] = await applyEnables(
+    ctx,
+    [
+      {
+        userId,
+        userPrincipalName: upn,
+        displayName: state.displayName,
+        previousProvider: d.previous,
+        bridgeId: bridge.id,
+        conferenceId,
+        serviceNumber,
+        tollFreeServiceNumber: tollFree,
+        allowPstnOnlyMeetings: opts.allowPstnOnlyMeetings ?? settings.allowPstnOnlyMeetingsByDefault,
+        allowTollFreeDialIn: opts.allowTollFreeDialIn ?? true,
+        pin,
+        pinHash: hashPin(pin, ctx.env.pinKey),
+      },
+    ],
+    { jobId: null, archiveOperation: operation, auditOperation: operation, auditAfter: "settings" },
+  );
   const row = await loadDialIn(ctx, userId);
-  if (!row) throw new AppError("internal", "The dial-in settings were not saved.");
-  const view = toView(row);
-  await recordAudit(ctx, [
-    {
-      operation,
-      targetType: "user",
-      targetId: userId,
-      before: { provider: user.provider.name, acpEntries },
-      after: { ...auditDialIn(row), pinReset: true },
-    },
-  ]);
-  const replacedName = acpEntries.length > 0 ? user.provider.name : null;
+  if (!enabled || !row) throw new AppError("internal", "The dial-in settings were not saved.");
   const sendMail = opts.sendEmail === true || settings.automaticallySendEmailsToUsers;
   return {
     userId,
     change: {
-      user: user.userPrincipalName,
+      user: upn,
       changed: true,
-      message: replacedName
-        ? `The provider of ${user.userPrincipalName} has changed from ${replacedName} to Microsoft.`
-        : `The provider of ${user.userPrincipalName} has changed to Microsoft.`,
-      dialIn: view,
+      message: d.message,
+      dialIn: toView(row),
       pin,
-      replaced: acpEntries.length > 0 ? { provider: replacedName, acpEntries, conferenceId: null } : null,
+      replaced: d.previous !== null ? { provider: d.previous, acpEntries: enabled.replacedEntries, conferenceId: null } : null,
       emailFile: null,
       warning: null,
     },
-    mail: sendMail
-      ? enabledMail(mailSender(settings, await tenantDomain(ctx)), { ...user, ...view, pin, previousProvider: replacedName })
-      : null,
+    mail: sendMail ? enabledMail(mailSender(settings, await tenantDomain(ctx)), enabled) : null,
   };
 }
 

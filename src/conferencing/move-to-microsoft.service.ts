@@ -3,13 +3,7 @@ import type { Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { parseIdentityArray, parseIdentityCsv, parseUserList } from "../core/identity-list.ts";
 import { cryptoRng } from "../core/random.ts";
-import {
-  AUDIO_CONFERENCING_PLANS_SQL,
-  forEachResolvedItem,
-  hasAudioConferencingLicence,
-  lockUsers,
-  resolveJobItems,
-} from "../directory/users.service.ts";
+import { forEachResolvedItem, hasAudioConferencingLicence, resolveJobItems } from "../directory/users.service.ts";
 import {
   type BatchResult,
   type BulkReport,
@@ -28,7 +22,8 @@ import { prepareOutbox, writeOutbox } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { findBridge } from "./bridges.service.ts";
 import { ConferenceIdAllocator } from "./conference-id.ts";
-import { MICROSOFT_DOMAIN } from "./dial-in.service.ts";
+import { applyEnables, type EnableWrite, loadEnableStates } from "./dial-in.writer.ts";
+import { decideEnable } from "./dial-in-decision.ts";
 import { enabledMail, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { findProvider } from "./providers.service.ts";
@@ -163,15 +158,6 @@ export async function moveUsersToMicrosoft(
   return { ...start, job: report.job, report };
 }
 
-interface StateRow {
-  id: string;
-  user_principal_name: string;
-  display_name: string;
-  licensed: boolean;
-  on_microsoft: boolean;
-  provider: string | null;
-}
-
 registerJobHandler({
   kind: MOVE_TO_MICROSOFT,
   permission: "conferencing.bulk",
@@ -183,12 +169,6 @@ registerJobHandler({
     const [tenant] = await rows<{ domain: string }>(ctx.db, sql`select domain from tenants where id = ${ctx.tenantId}`);
     const sender = mailSender(settings, tenant?.domain ?? "localhost");
     const held = await rows<{ conference_id: string }>(ctx.db, sql`select conference_id from dial_in_users where bridge_id = ${bridge.id}`);
-    // The tenant's Audio Conferencing SKUs, looked up once: per user, the licence check is then one index probe.
-    const acSkus = await rows<{ id: string }>(
-      ctx.db,
-      sql`select id from skus where tenant_id = ${ctx.tenantId} and service_plans && ${AUDIO_CONFERENCING_PLANS_SQL}`,
-    );
-    const acSkuIds = JSON.stringify(acSkus.map((r) => r.id));
     const allocator = new ConferenceIdAllocator(
       bridge.conferenceIdLength,
       held.map((h) => h.conference_id),
@@ -196,149 +176,73 @@ registerJobHandler({
     );
     const sendMail = job.params.sendEmail === true || settings.automaticallySendEmailsToUsers;
     if (sendMail && !job.dryRun) prepareOutbox();
+    const rules = { replaceProvider: true, job: true, dryRun: job.dryRun };
     const seen = new Map<string, number>();
 
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {
       // 1. Who are they: one query for every identity of the batch that is not yet a user id.
       const { userIdOf, failures } = await resolveJobItems(tx, items);
       const outcomes: ItemOutcome[] = [...failures];
-      // 2. Their licence and provider: one query, after locking them (in id order, as every writer does), so a
-      // single-user change racing this batch either commits first and is seen here, or waits for the batch.
-      const ids = [...new Set(userIdOf.values())];
-      await lockUsers(tx, ids);
-      const states = ids.length
-        ? await rows<StateRow>(
-            tx.db,
-            sql`select u.id, u.user_principal_name, u.display_name,
-                  exists (select 1 from licence_assignments la where la.user_id = u.id
-                          and la.sku_id = any(array(select (jsonb_array_elements_text(${acSkuIds}::jsonb))::uuid))) as licensed,
-                  exists (select 1 from dial_in_users d where d.user_id = u.id) as on_microsoft,
-                  (select e.name from user_acp_entries e where e.user_id = u.id order by e.is_default desc, e.created_at limit 1) as provider
-                from users u
-                where u.tenant_id = ${tx.tenantId}
-                  and u.id in (select (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid)`,
-          )
-        : [];
-      const stateOf = new Map(states.map((s) => [s.id, s]));
+      // 2. Their licence and provider: one query, under their locks, so a single-user change racing this
+      // batch either commits first and is seen here, or waits for the batch.
+      const states = await loadEnableStates(tx, [...userIdOf.values()]);
       // 3. Decide each user's outcome; pick conference IDs and PINs for those that change.
-      const changes: {
-        seq: number;
-        state: StateRow;
-        conferenceId: string;
-        pin: string;
-        pinHash: string;
-        previous: string | null;
-      }[] = [];
+      const writes: EnableWrite[] = [];
+      const seqOf = new Map<string, number>();
       forEachResolvedItem(
         items,
         userIdOf,
-        stateOf,
+        states,
         seen,
         outcomes,
-        (st) => st.user_principal_name,
+        (st) => st.userPrincipalName,
         (item, userId, state) => {
-          const upn = state.user_principal_name;
-          if (state.on_microsoft) {
-            outcomes.push({
-              seq: item.seq,
-              userId,
-              outcome: "already-microsoft",
-              failed: false,
-              changed: false,
-              message: `The provider of ${upn} is already set to Microsoft.`,
-            });
-            return;
-          }
-          if (!state.licensed) {
-            outcomes.push({
-              seq: item.seq,
-              userId,
-              outcome: "no-licence",
-              failed: true,
-              changed: false,
-              message: `${upn} does not have a valid Audio Conferencing licence assigned: assign one with \`callplane licences assign ${upn} --sku MCOMEETADV\`.`,
-            });
-            return;
-          }
-          const previous = state.provider;
-          if (job.dryRun) {
-            outcomes.push({
-              seq: item.seq,
-              userId,
-              outcome: "changed",
-              failed: false,
-              changed: true,
-              message: `Would change the provider of ${upn}${previous ? ` from ${previous}` : ""} to Microsoft.`,
-            });
-            return;
-          }
-          const conferenceId = allocator.allocate();
-          const pin = generatePin(settings.pinLength, cryptoRng);
-          changes.push({ seq: item.seq, state, conferenceId, pin, pinHash: hashPin(pin, tx.env.pinKey), previous });
+          const d = decideEnable(state, rules);
           outcomes.push({
             seq: item.seq,
             userId,
-            outcome: "changed",
-            failed: false,
-            changed: true,
-            message: `The provider of ${upn} has changed${previous ? ` from ${previous}` : ""} to Microsoft.`,
+            outcome: d.outcome,
+            failed: d.kind === "fail",
+            changed: d.kind === "change",
+            message: d.message,
+          });
+          if (d.kind !== "change" || job.dryRun) return;
+          const conferenceId = allocator.allocate();
+          const pin = generatePin(settings.pinLength, cryptoRng);
+          seqOf.set(userId, item.seq);
+          writes.push({
+            userId,
+            userPrincipalName: state.userPrincipalName,
+            displayName: state.displayName,
+            previousProvider: d.previous,
+            bridgeId: bridge.id,
+            conferenceId,
+            serviceNumber: bridge.defaultServiceNumber,
+            tollFreeServiceNumber: bridge.defaultTollFreeServiceNumber,
+            allowPstnOnlyMeetings: settings.allowPstnOnlyMeetingsByDefault,
+            allowTollFreeDialIn: true,
+            pin,
+            pinHash: hashPin(pin, tx.env.pinKey),
           });
         },
       );
-      if (changes.length === 0) return { outcomes };
-      // 4. Write, in one statement: archive what is replaced (read before the delete, as all parts of a
-      // statement see one snapshot), drop the third-party entries, add the dial-in rows, audit.
-      const payload = JSON.stringify(changes.map((c) => ({ user_id: c.state.id, conference_id: c.conferenceId, pin_hash: c.pinHash })));
-      await tx.db.execute(sql`
-        with input as (
-          select * from jsonb_to_recordset(${payload}::jsonb) as x(user_id uuid, conference_id text, pin_hash text)),
-        old as (
-          select e.user_id,
-                 (array_agg(e.name order by e.is_default desc, e.created_at))[1] as provider,
-                 jsonb_agg(jsonb_build_object('name', e.name, 'domain', e.domain, 'tollNumber', e.toll_number,
-                   'tollFreeNumbers', to_jsonb(e.toll_free_numbers), 'participantPasscode', e.participant_passcode,
-                   'url', e.url, 'isDefault', e.is_default) order by e.is_default desc, e.created_at) as acp
-          from user_acp_entries e join input i on i.user_id = e.user_id
-          group by e.user_id),
-        archived as (
-          insert into archives (tenant_id, user_id, job_id, operation, data)
-          select ${tx.tenantId}::uuid, i.user_id, ${job.id}::uuid, ${MOVE_TO_MICROSOFT},
-                 jsonb_build_object('provider', o.provider, 'acpEntries', coalesce(o.acp, '[]'::jsonb), 'dialIn', null)
-          from input i left join old o on o.user_id = i.user_id),
-        dropped as (
-          delete from user_acp_entries e using input i where e.user_id = i.user_id),
-        enabled as (
-          insert into dial_in_users (user_id, tenant_id, bridge_id, conference_id, pin_hash, service_number,
-                                     toll_free_service_number, allow_pstn_only_meetings, allow_toll_free_dial_in)
-          select i.user_id, ${tx.tenantId}::uuid, ${bridge.id}::uuid, i.conference_id, i.pin_hash, ${bridge.defaultServiceNumber},
-                 ${bridge.defaultTollFreeServiceNumber}, ${settings.allowPstnOnlyMeetingsByDefault}, true
-          from input i)
-        insert into audit_events (tenant_id, actor, operation, target_type, target_id, job_id, before, after)
-        select ${tx.tenantId}::uuid, ${tx.actor}, 'conferencing.enable', 'user', i.user_id::text, ${job.id}::uuid,
-               jsonb_build_object('provider', o.provider, 'acpEntries', coalesce(o.acp, '[]'::jsonb)),
-               jsonb_build_object('provider', 'Microsoft', 'domain', ${MICROSOFT_DOMAIN}::text, 'bridgeId', ${bridge.id}::text,
-                 'conferenceId', i.conference_id, 'serviceNumber', ${bridge.defaultServiceNumber}::text,
-                 'tollFreeServiceNumber', ${bridge.defaultTollFreeServiceNumber}::text, 'pinReset', true)
-        from input i left join old o on o.user_id = i.user_id`);
+      if (writes.length === 0) return { outcomes };
+      // 4. Write, in one statement: archive, drop the third-party entries, add the dial-in rows, audit.
+      const enabled = await applyEnables(tx, writes, {
+        jobId: job.id,
+        archiveOperation: MOVE_TO_MICROSOFT,
+        auditOperation: "conferencing.enable",
+        auditAfter: "move",
+      });
       if (!sendMail) return { outcomes };
-      const mails = changes.map((c) =>
-        enabledMail(sender, {
-          userPrincipalName: c.state.user_principal_name,
-          displayName: c.state.display_name,
-          conferenceId: c.conferenceId,
-          serviceNumber: bridge.defaultServiceNumber,
-          tollFreeServiceNumber: bridge.defaultTollFreeServiceNumber,
-          pin: c.pin,
-          previousProvider: c.previous,
-        }),
-      );
+      const mails = enabled.map((e) => enabledMail(sender, e));
       return {
         outcomes,
         afterCommit: {
           run: async () => {
             await writeOutbox(tx.env.outboxDir, mails);
           },
-          items: changes.map((c) => ({ seq: c.seq, userId: c.state.id })),
+          items: enabled.map((e) => ({ seq: seqOf.get(e.userId) ?? 0, userId: e.userId })),
           failure: "Changed, but the dial-in email (with the new PIN) could not be written; reset the PIN to send a new one",
         },
       };
