@@ -9,14 +9,16 @@ import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 import { type Bridge, findBridge, numberOnBridge } from "./bridges.service.ts";
 import { validateConferenceId } from "./conference-id.ts";
-import { applyEnables, loadEnableStates } from "./dial-in.writer.ts";
+import { applyEnables, applyRestores, loadEnableStates, loadRestoreStates } from "./dial-in.writer.ts";
 import {
   type ArchiveData,
   auditSnapshot,
   type DialInSnapshot,
   decideEnable,
+  decideRestore,
   licenceMessage,
   MICROSOFT_DOMAIN,
+  restoredMessage,
 } from "./dial-in-decision.ts";
 import { dialInMail, enabledMail, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
@@ -512,99 +514,42 @@ export interface RestoreResult {
   acpEntries: AcpEntry[];
 }
 
-/** Puts back what the user's most recent unrestored archive holds; the state it replaces is archived too. */
+/**
+ * Puts back what the user's most recent unrestored archive holds; the state it replaces is archived too.
+ * A restore job decides and writes with the same functions (decideRestore, applyRestores).
+ */
 export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreResult> {
   return inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
-    await lockUsers(tx, [userId]);
-    const user = await getUserById(tx, userId);
-    const [arch] = await rows<{ id: string | number; data: ArchiveData; operation: string; created_at: Date | string }>(
-      tx.db,
-      sql`select id, data, operation, created_at from archives where user_id = ${userId} and restored_at is null
-          order by id desc limit 1`,
+    const [state] = await loadRestoreStates(tx, [{ userId, archiveId: null }]);
+    const now = state?.user;
+    if (!state || !now) throw new AppError("user_not_found", `No user has the object id ${userId}.`);
+    const d = decideRestore(state, { job: false });
+    if (d.kind !== "restore") throw new AppError(d.kind === "fail" ? d.code : "nothing_to_restore", d.message);
+    await applyRestores(
+      tx,
+      [
+        {
+          userId,
+          archiveId: d.archive.id,
+          data: d.archive.data,
+          now: { provider: now.provider, dialIn: now.dialIn, acpEntries: now.acpEntries },
+        },
+      ],
+      { jobId: null, archiveOperation: "conferencing.restore", audit: "read-back" },
     );
-    if (!arch) {
-      throw new AppError(
-        "nothing_to_restore",
-        `Nothing is archived for ${user.userPrincipalName}: no earlier provider or dial-in settings to go back to.`,
-      );
-    }
-    // Microsoft dial-in needs the licence, as when enabling: never bring it back without one.
-    if (arch.data.dialIn && !user.audioConferencingLicensed) throw licenceError(user);
-    const current = await loadDialIn(tx, userId);
-    const currentAcp = await listUserAcpEntries(tx, userId);
-    await archive(tx, userId, "conferencing.restore", {
-      provider: user.provider.name,
-      acpEntries: currentAcp,
-      dialIn: current ? snapshot(current) : null,
-    });
-    await tx.db.execute(sql`delete from dial_in_users where user_id = ${userId}`);
-    await tx.db.execute(sql`delete from user_acp_entries where user_id = ${userId}`);
-    await insertAcpEntries(tx, [{ userId, entries: arch.data.acpEntries }]);
-    const d = arch.data.dialIn;
-    if (d) {
-      const [holder] = await rows<{ user_principal_name: string }>(
-        tx.db,
-        sql`select u.user_principal_name from dial_in_users x join users u on u.id = x.user_id
-            where x.bridge_id = ${d.bridgeId} and x.conference_id = ${d.conferenceId}`,
-      );
-      if (holder) {
-        throw new AppError(
-          "conference_id_taken",
-          `Cannot restore ${user.userPrincipalName}: conference ID ${d.conferenceId} is now held by ${holder.user_principal_name}. Nothing was changed.`,
-        );
-      }
-      await tx.db.execute(sql`insert into dial_in_users (user_id, tenant_id, bridge_id, conference_id, pin_hash, service_number,
-          toll_free_service_number, allow_pstn_only_meetings, allow_toll_free_dial_in)
-        values (${userId}, ${tx.tenantId}, ${d.bridgeId}, ${d.conferenceId}, ${d.pinHash}, ${d.serviceNumber},
-                ${d.tollFreeServiceNumber}, ${d.allowPstnOnlyMeetings}, ${d.allowTollFreeDialIn})`);
-    }
-    await tx.db.execute(sql`update archives set restored_at = now() where id = ${arch.id}`);
     const after = await loadDialIn(tx, userId);
     const afterAcp = await listUserAcpEntries(tx, userId);
     const afterUser = await getUserById(tx, userId);
-    await recordAudit(tx, [
-      {
-        operation: "conferencing.restore",
-        targetType: "user",
-        targetId: userId,
-        before: { provider: user.provider.name, dialIn: auditDialIn(current), acpEntries: currentAcp },
-        after: { provider: afterUser.provider.name, dialIn: auditDialIn(after), acpEntries: afterAcp, archiveId: Number(arch.id) },
-      },
-    ]);
     return {
-      user: user.userPrincipalName,
+      user: state.name,
       changed: true,
-      message: `Restored ${user.userPrincipalName} to ${afterUser.provider.name ?? "no provider"} as it was before ${arch.operation} on ${new Date(arch.created_at).toISOString()}.`,
+      message: restoredMessage(state.name, afterUser.provider.name, d.archive),
       provider: afterUser.provider.name,
       dialIn: after ? toView(after) : null,
       acpEntries: afterAcp,
     };
   });
-}
-
-/** Inserts archived provider entries for many users in one statement. */
-export async function insertAcpEntries(ctx: Ctx, items: { userId: string; entries: AcpEntry[] }[]): Promise<void> {
-  const flat = items.flatMap((i) =>
-    i.entries.map((e) => ({
-      user_id: i.userId,
-      name: e.name,
-      domain: e.domain,
-      toll_number: e.tollNumber,
-      toll_free_numbers: e.tollFreeNumbers,
-      participant_passcode: e.participantPasscode,
-      url: e.url,
-      is_default: e.isDefault,
-    })),
-  );
-  if (flat.length === 0) return;
-  await ctx.db.execute(sql`
-    insert into user_acp_entries (tenant_id, user_id, name, domain, toll_number, toll_free_numbers, participant_passcode, url, is_default)
-    select ${ctx.tenantId}::uuid, x.user_id, x.name, x.domain, x.toll_number,
-           coalesce((select array_agg(v) from jsonb_array_elements_text(x.toll_free_numbers) v), '{}'::text[]),
-           x.participant_passcode, x.url, x.is_default
-    from jsonb_to_recordset(${JSON.stringify(flat)}::jsonb)
-      as x(user_id uuid, name text, domain text, toll_number text, toll_free_numbers jsonb, participant_passcode text, url text, is_default boolean)`);
 }
 
 export interface ConferencingSummary {
