@@ -396,5 +396,6 @@ describe("callplane, the binary", () => {
     const after = await cli(["--server", url, "--token", token, "whoami"]);
     expect(after.code, show(after)).toBe(2);
     expect(after.stderr).toContain("was revoked");
-  });
+    // Eleven real processes, seven of them at once, and several scrypt hashes: minutes on a loaded two-core machine.
+  }, 180_000);
 });

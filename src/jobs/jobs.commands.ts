@@ -30,7 +30,12 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
   process.on("SIGTERM", onSignal);
   try {
     while (job.status === "running" || job.status === "pending") {
-      if (signals > 0 && (api.mode === "remote" || signals > 1 || !api.runsJob(jobId))) break;
+      if (signals > 0 && (api.mode === "remote" || signals > 1 || !api.runsJob(jobId))) {
+        // The job goes on where it runs: answer with where it stands, without reading every result first.
+        detached.add(jobId);
+        process.stderr.write(`Stopped following job ${jobId}: it goes on. Follow it with \`callplane jobs show ${jobId}\`.\n`);
+        break;
+      }
       await new Promise((r) => setTimeout(r, job.total > 5000 ? 250 : 50));
       job = await api.call<JobView>("GET", `/jobs/${jobId}`);
       bar?.update(job.processed);
@@ -45,7 +50,9 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
   return job;
 }
 
-/** The `{job, dryRun, summary, results}` answer of a bulk command, from a finished job. */
+/** Jobs this command stopped following (Ctrl-C) while they go on elsewhere. */
+const detached = new Set<string>();
+
 /** Every result of a job, a page at a time (by the last seq seen): never cut short. */
 async function allResults(api: ApiClient, jobId: string, opts: { failed?: boolean } = {}): Promise<JobResult[]> {
   const results: JobResult[] = [];
@@ -60,7 +67,9 @@ async function allResults(api: ApiClient, jobId: string, opts: { failed?: boolea
   }
 }
 
+/** The `{job, dryRun, summary, results}` answer of a bulk command; a job left to go on elsewhere has no results yet. */
 export async function jobReport(api: ApiClient, job: JobView): Promise<BulkReport> {
+  if (detached.has(job.id)) return { job, dryRun: job.dryRun, summary: job.summary, results: [] };
   const results = (await allResults(api, job.id)).map((r) => ({
     identity: r.identity,
     outcome: r.outcome,
