@@ -58,6 +58,14 @@ export function printError(err: unknown, json: boolean): number {
   return 3;
 }
 
+/** Ctrl-C and SIGTERM received while a command runs: a job being followed stops being followed on the first. */
+let signals = 0;
+
+/** How many times the running command was interrupted (Ctrl-C, SIGTERM). */
+export function interruptions(): number {
+  return signals;
+}
+
 /** Connects to the API (embedded store in-process, or --server), runs the action, prints, and exits. */
 export async function run<T>(cmd: Command, action: (api: ApiClient, g: GlobalOptions) => Promise<T>, printed: Printed<T>): Promise<void> {
   const g = globals(cmd);
@@ -76,11 +84,13 @@ export async function run<T>(cmd: Command, action: (api: ApiClient, g: GlobalOpt
     });
     const client = api;
     const onSignal = () => {
+      signals++;
+      if (signals > 1) return;
       process.stderr.write("\nInterrupted: finishing the batch in hand so the job stays resumable…\n");
       void client.interrupt();
     };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     const result = await action(api, g);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

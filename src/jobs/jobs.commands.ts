@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { type GlobalOptions, kv, run, table } from "../cli/cli.ts";
+import { type GlobalOptions, interruptions, kv, run, table } from "../cli/cli.ts";
 import type { ApiClient } from "../cli/client.ts";
 import type { BulkReport, JobResult, JobView } from "./jobs.service.ts";
 
@@ -20,16 +20,11 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
       : undefined;
   let job = await api.call<JobView>("GET", `/jobs/${jobId}`);
   bar?.start(Math.max(job.total, 1), job.processed);
-  // Ctrl-C (or SIGTERM): a remote job goes on in the server, so stop following at once; a job run in this
-  // process finishes its batch first (the client's own handler asks it to), unless a second signal insists.
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // Ctrl-C (or SIGTERM), also one that came before following began: a remote job goes on in the server, so
+  // stop following at once; a job run in this process finishes its batch first, unless a second signal insists.
   try {
     while (job.status === "running" || job.status === "pending") {
+      const signals = interruptions();
       if (signals > 0 && (api.mode === "remote" || signals > 1 || !api.runsJob(jobId))) {
         // The job goes on where it runs: answer with where it stands, without reading every result first.
         detached.add(jobId);
@@ -43,8 +38,6 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
       if (job.status === "pending" && job.error) break;
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     bar?.stop();
   }
   return job;
