@@ -1,3 +1,5 @@
+// Not registered yet: the CLI commands and routes of the outbox, to be wired in server.ts and main.ts with
+// the change paths that queue mail (issue 10). Until then no change queues a message.
 import { z } from "zod";
 import type { CtxOf } from "../http/server.ts";
 import { type Api, errors } from "../http/types.ts";
