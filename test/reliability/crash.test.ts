@@ -94,19 +94,24 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
   async function killAndRerun(
     args: string[],
   ): Promise<{ kills: number; midJob: number; refusals: number; last: { code: number | null; stdout: string } }> {
-    // Kill points are spread over the time the command takes here, measured by its dry run (start-up,
-    // planning and every batch), so they land before, during and after the job's batches on any machine.
-    const started = Date.now();
+    // Kill points are spread over the time the job's batches take here: from the end of a command's
+    // start-up (timed on `jobs list`) to the end of the same command's dry run (start-up, planning and
+    // every batch, without the writes), so they land inside the job on any machine and either store.
+    let t = Date.now();
+    const list = await runCli(dir, ["jobs", "list", "--json", ...target.args], 120_000, target.env);
+    expect(list.code, list.stderr).toBe(0);
+    const startup = Date.now() - t;
+    t = Date.now();
     const dry = await runCli(dir, [...args, "--dry-run", ...target.args], 120_000, target.env);
     expect(dry.code, dry.stderr).not.toBe(3);
-    const span = Date.now() - started;
+    const span = Math.max(Date.now() - t - startup, 200);
     let kills = 0;
     let midJob = 0;
     let refusals = 0;
     for (let attempt = 0; attempt < 40; attempt++) {
       const killing = kills < KILLS;
       const run = spawnCli(dir, [...args, ...target.args], target.env);
-      const delay = Math.round(span * (0.3 + random() * 0.6));
+      const delay = Math.round(startup + span * (0.1 + random() * 0.9));
       const timer = killing ? setTimeout(() => void killHard(run), delay) : setTimeout(() => run.child.kill("SIGKILL"), 120_000);
       const ended = await run.done;
       clearTimeout(timer);
