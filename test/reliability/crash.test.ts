@@ -125,6 +125,9 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
         );
         if (job?.status === "running") midJob++;
         log.push(`${args[1]} killed at ${delay} ms (${job ? `${job.processed}/${job.total} done, ${job.status}` : "before planning"})`);
+        // Killed after its last batch had completed the job: the command's work is done (running it again
+        // would rightly plan a new, empty job), so the chain ends here, as a finished run would.
+        if (job?.status === "completed") return { kills, midJob, refusals, last: { code: 0, stdout: "" } };
         continue;
       }
       if (ended.code === 2 && /lease on it ends at/.test(ended.stdout + ended.stderr)) {
