@@ -6,12 +6,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signIn } from "../src/auth/auth.service.ts";
 import { openRuntime } from "../src/runtime.ts";
 import { lowerPasswordCostForTests } from "./support/auth.ts";
 import { callplaneBin, cliEnv, type Ran, runCli } from "./support/cli.ts";
+import { createTestDatabase, itOnPostgres } from "./support/store.ts";
 
 // The spawned commands inherit it (and VITEST): accounts made here are hashed at the test cost.
 lowerPasswordCostForTests();
@@ -110,20 +110,13 @@ function serve(databaseUrl: string, started: ChildProcess[]): Promise<string> {
   });
 }
 
-it.skipIf(!process.env.DATABASE_URL)(
-  "two servers started at once on a fresh database both serve, and one of them creates the administrator (PostgreSQL only: an embedded store serves one process)",
+itOnPostgres(
+  "two servers started at once on a fresh database both serve, and one of them creates the administrator (an embedded store serves one process)",
   async () => {
-    const url = process.env.DATABASE_URL ?? "";
-    const name = `cp_serve_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const dbUrl = new URL(url);
-    dbUrl.pathname = `/${name}`;
+    const db = await createTestDatabase("cp_serve");
     const started: ChildProcess[] = [];
     try {
-      const outputs = await Promise.all([serve(dbUrl.toString(), started), serve(dbUrl.toString(), started)]);
+      const outputs = await Promise.all([serve(db.url, started), serve(db.url, started)]);
       const created = outputs.filter((o) => o.includes('First run: created the global administrator "admin"'));
       expect(created, outputs.join("\n----\n")).toHaveLength(1);
     } finally {
@@ -136,10 +129,7 @@ it.skipIf(!process.env.DATABASE_URL)(
           clearTimeout(timer);
         }
       }
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      await db.drop();
     }
   },
 );

@@ -5,11 +5,11 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.ts";
 import { openStore, rows } from "../src/store/db.ts";
 import { createTenant } from "../src/tenancy/tenant.service.ts";
+import { createTestDatabase, itOnPostgres } from "./support/store.ts";
 
 let root: string;
 const savedKey = process.env.CALLPLANE_PIN_KEY;
@@ -221,15 +221,11 @@ describe("the PIN key", () => {
     }
   });
 
-  it.skipIf(!process.env.DATABASE_URL)(
+  itOnPostgres(
     "with PostgreSQL: lives in the key file, and a node without that file is refused rather than given another key",
     async () => {
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      const name = `cp_keys_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-      await admin.query(`create database ${name}`);
-      const url = new URL(process.env.DATABASE_URL ?? "");
-      url.pathname = `/${name}`;
+      const db = await createTestDatabase("cp_keys");
+      const url = new URL(db.url);
       try {
         const file = path.join(root, `node1-${seq}`, "pin.key");
         const node1 = await start(freshDir(), { databaseUrl: url.toString(), pinKeyFile: file });
@@ -245,8 +241,7 @@ describe("the PIN key", () => {
         expect(again.env.pinKey.equals(key)).toBe(true);
         await stop(again);
       } finally {
-        await admin.query(`drop database if exists ${name} with (force)`);
-        await admin.end();
+        await db.drop();
       }
     },
   );

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { it } from "vitest";
 import type { Ctx } from "../../src/core/context.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { assertNoSecretLeaked } from "./leak-watch.ts";
@@ -20,6 +21,15 @@ export interface TestRuntime extends Runtime {
   databaseUrl?: string;
   /** A context on the first tenant, acting as `test`. */
   tenantCtx(): Promise<Ctx>;
+}
+
+/**
+ * A test that needs PostgreSQL (several processes on one store): it runs in CI's PostgreSQL pass, where
+ * DATABASE_URL is set, and elsewhere is skipped with that reason in its name.
+ */
+export function itOnPostgres(name: string, fn: () => Promise<void>, timeout?: number): void {
+  if (process.env.DATABASE_URL) it(name, fn, timeout);
+  else it.skip(`${name} — skipped: needs PostgreSQL (set DATABASE_URL; CI's PostgreSQL pass runs it)`, fn);
 }
 
 /** A throwaway database on the suite's PostgreSQL server (DATABASE_URL), dropped by `drop()`. */
