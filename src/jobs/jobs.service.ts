@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, translateError } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
@@ -629,16 +630,14 @@ async function runAfterCommit(ctx: Ctx, jobId: string, work: AfterCommit): Promi
 /** Tells each item's user what went wrong after their change committed: on the job item and in the audit log. */
 async function recordNotices(ctx: Ctx, jobId: string, items: { seq: number; userId: string }[], notice: string): Promise<void> {
   if (items.length === 0) return;
-  const payload = JSON.stringify(items.map((i) => ({ seq: i.seq, user_id: i.userId })));
+  const seqs = JSON.stringify(items.map((i) => i.seq));
   await inTransaction(ctx, async (tx) => {
-    await tx.db.execute(sql`
-      with input as (select * from jsonb_to_recordset(${payload}::jsonb) as x(seq int, user_id uuid)),
-      noted as (
-        update job_items i set notice = ${notice} from input x where i.job_id = ${jobId} and i.seq = x.seq)
-      insert into audit_events (tenant_id, actor, operation, target_type, target_id, job_id, before, after)
-      select ${tx.tenantId}::uuid, ${tx.actor}, 'notify.failed', 'user', x.user_id::text, ${jobId}::uuid, null,
-             jsonb_build_object('notice', ${notice}::text)
-      from input x`);
+    await tx.db.execute(sql`update job_items set notice = ${notice}
+        where job_id = ${jobId} and seq in (select (jsonb_array_elements_text(${seqs}::jsonb))::int)`);
+    await recordAudit(
+      tx,
+      items.map((i) => ({ operation: "notify.failed", targetType: "user", targetId: i.userId, jobId, before: null, after: { notice } })),
+    );
   });
 }
 

@@ -194,34 +194,6 @@ export async function deliverMail(
   return results.map((r) => ({ id: r.id, userId: r.user_id, to: r.to, status: r.status, error: r.status === "sent" ? null : r.detail }));
 }
 
-/** Runs the outbox in a server: every `intervalMs`, delivers what is due, one round at a time. */
-export function startMailWorker(ctx: { db: Ctx["db"]; env: AppEnv }, intervalMs = 1000): { stop(): Promise<void> } {
-  let busy: Promise<unknown> | undefined;
-  const tick = () => {
-    if (busy) return;
-    busy = (async () => {
-      // Rounds until nothing is due, so a backlog drains at the transport's pace rather than one round a tick.
-      for (let round = 0; round < 100; round++) {
-        const done = await deliverMail(ctx, { due: true, limit: 500 });
-        if (done.length < 500) break;
-      }
-    })()
-      .catch((err) => process.stderr.write(`callplane: mail delivery failed: ${err instanceof Error ? err.message : String(err)}\n`))
-      .finally(() => {
-        busy = undefined;
-      });
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await busy;
-    },
-  };
-}
-
 export interface MailView {
   id: string;
   messageId: string;
