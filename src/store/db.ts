@@ -65,6 +65,30 @@ async function openPostgres(url: string, idleTransactionTimeoutMs: number): Prom
     max: 8,
     options: `-c idle_in_transaction_session_timeout=${Math.max(1000, Math.round(idleTransactionTimeoutMs))}`,
   });
+  // A connection the pool holds idle can be ended by the server (a restart, an administrator's
+  // pg_terminate_backend, a network cut): pg reports that as an 'error' on the pool, which without a
+  // listener is an uncaught exception that would stop the whole process. The pool has already dropped
+  // that connection and opens a new one when next asked, so it is reported and nothing else.
+  let closing = false;
+  const ended = new Set<Promise<void>>();
+  pool.on("connect", (c) => {
+    ended.add(new Promise<void>((resolve) => c.once("end", () => resolve())));
+  });
+  pool.on("error", (err) => {
+    if (closing) return;
+    process.stderr.write(
+      `PostgreSQL ended an idle connection (${(err as { code?: string }).code ?? "no code"}: ${err.message}); a new one is opened when needed.\n`,
+    );
+  });
+  const close = async () => {
+    closing = true;
+    await pool.end();
+    // pool.end() resolves once it has asked each connection to end, not when they have: wait for them
+    // (bounded), so a caller that drops the database next does not cut connections still closing.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(ended), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
+  };
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   const client = await pool.connect();
   try {
@@ -78,7 +102,7 @@ async function openPostgres(url: string, idleTransactionTimeoutMs: number): Prom
   } finally {
     client.release();
   }
-  return { db, kind: "postgres", location: redactUrl(url), notices: [], close: () => pool.end() };
+  return { db, kind: "postgres", location: redactUrl(url), notices: [], close };
 }
 
 /**

@@ -178,6 +178,20 @@ describe.runIf(process.env.DATABASE_URL)("two servers on one PostgreSQL (needs D
     expect(twice[0].n).toBe(0);
     await killHard(c);
   }, 180_000);
+
+  it("a server whose PostgreSQL connections are ended (a database restart, pg_terminate_backend) keeps running and serving", async () => {
+    const callB = await signIn(b.url);
+    expect((await callB("GET", "/jobs")).status).toBe(200);
+    // Every connection of the database but this test's own: the server's idle pooled ones among them.
+    const { rows } = await sql.query(
+      "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+    await sleep(500);
+    expect(b.child.exitCode).toBeNull();
+    expect(b.output()).toMatch(/PostgreSQL ended an idle connection \(57P01/);
+    expect((await callB("GET", "/jobs")).status).toBe(200);
+  }, 60_000);
 });
 
 describe("a server on the embedded store killed mid-job", () => {
