@@ -5,6 +5,8 @@ import { sql } from "drizzle-orm";
 import type { AppEnv, Ctx } from "./core/context.ts";
 import { AppError } from "./core/errors.ts";
 import { leaseSeconds } from "./jobs/jobs.service.ts";
+import { mailIdle } from "./notify/outbox.service.ts";
+import { emlTransport, type SmtpSettings, smtpTransport } from "./notify/transport.ts";
 import { makePrivate, openStore, rows, type Store, type StoreOptions } from "./store/db.ts";
 import { resolveTenant } from "./tenancy/tenant.service.ts";
 // Job kinds register themselves when their module loads.
@@ -32,6 +34,14 @@ export interface RuntimeOptions extends StoreOptions {
   pinKeyFile?: string;
   /** Where warnings go as they are found; default: stderr. */
   warn?: (message: string) => void;
+  /** Deliver mail to this SMTP server; default: CALLPLANE_SMTP_URL, else .eml files in the outbox folder. */
+  smtp?: SmtpSettings;
+}
+
+/** The SMTP settings the environment gives (CALLPLANE_SMTP_URL, CALLPLANE_SMTP_PASSWORD), if any. */
+export function smtpFromEnv(): SmtpSettings | undefined {
+  const url = process.env.CALLPLANE_SMTP_URL;
+  return url ? { url, password: process.env.CALLPLANE_SMTP_PASSWORD } : undefined;
 }
 
 /** The `secrets` row that tells the right PIN key from a wrong one; never the key itself. */
@@ -214,11 +224,13 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     // Emails hold PINs: an outbox an older version or an administrator left open is made private.
     if (existsSync(outboxDir))
       for (const notice of makePrivate(outboxDir, "The outbox folder", "emails with PINs")) warn(`WARNING: ${notice}`);
+    const smtp = opts.smtp ?? smtpFromEnv();
     const env: AppEnv = {
       outboxDir,
       pinKey: await pinKey(store, opts, warn),
       runnerId: randomUUID(),
       exclusiveStore: store.kind === "pglite",
+      mail: smtp ? smtpTransport(smtp) : emlTransport(outboxDir),
     };
     return {
       store,
@@ -228,7 +240,13 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
         const t = await resolveTenant(store.db, tenant);
         return { db: store.db, tenantId: t.id, actor, source: source ?? "internal", env };
       },
-      close: () => store.close(),
+      close: async () => {
+        // What this process's changes queued leaves before it closes (bounded: a dead mail server
+        // leaves the messages deferred in the outbox, for the server's worker or `mail retry`).
+        await mailIdle(env);
+        env.mail?.close();
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close();

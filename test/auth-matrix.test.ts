@@ -30,6 +30,7 @@ function expectedRoles(method: string, url: string): Role[] | "public" | "anyone
   if (method === "POST" && path.startsWith("/voice/test/")) return all;
   if (path === "/conferencing/users/:identity/reset-pin") return ["global-admin", "conferencing-admin", "helpdesk"];
   if (path === "/conferencing/move-to-microsoft" || path === "/conferencing/restore-job") return ["global-admin", "conferencing-admin"];
+  if (path.startsWith("/mail/")) return ["global-admin", "conferencing-admin"];
   if (path.startsWith("/conferencing/") || path === "/users/:identity/acp") return ["global-admin", "conferencing-admin"];
   if (path.startsWith("/voice/")) return ["global-admin", "voice-admin"];
   if (

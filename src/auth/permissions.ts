@@ -190,6 +190,11 @@ export const routePermissions: Record<string, RouteAccess> = {
   "POST /api/v1/users/move": "users.move",
 
   // Jobs and the audit log
+  // The outbox (src/notify)
+  "GET /api/v1/mail": "conferencing.read",
+  "GET /api/v1/mail/queue": "conferencing.read",
+  "GET /api/v1/mail/:id": "conferencing.read",
+  "POST /api/v1/mail/retry": "conferencing.write",
   "GET /api/v1/jobs": "jobs.read",
   "GET /api/v1/jobs/:id": "jobs.read",
   "GET /api/v1/jobs/:id/results": "jobs.read",

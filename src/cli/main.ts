@@ -6,6 +6,7 @@ import { registerUserCommands } from "../directory/users.commands.ts";
 import { registerHybridCommands } from "../hybrid/hybrid.commands.ts";
 import { registerJobCommands } from "../jobs/jobs.commands.ts";
 import { registerLicensingCommands } from "../licensing/licensing.commands.ts";
+import { registerMailCommands } from "../notify/mail.commands.ts";
 import { registerTenantCommands } from "../tenancy/tenant.commands.ts";
 import { registerVoiceCommands } from "../voice/voice.commands.ts";
 import { registerServeCommand } from "./serve.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerVoiceCommands(program);
   registerJobCommands(program);
   registerAuditCommands(program);
+  registerMailCommands(program);
   registerHybridCommands(program);
   registerAuthCommands(program);
   // Every command shares the exit behaviour: commander's usage errors are "bad invocation", exit 2.

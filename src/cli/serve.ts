@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ensureFirstAdmin } from "../auth/auth.service.ts";
 import { AppError } from "../core/errors.ts";
 import { buildDemoTenant } from "../demo/demo.service.ts";
 import { buildServer, httpLimits } from "../http/server.ts";
 import { leaseSeconds, recoverOrphanedJobs, stopRunningJobs } from "../jobs/jobs.service.ts";
+import { startMailWorker } from "../notify/outbox.service.ts";
+import type { SmtpSettings } from "../notify/transport.ts";
 import { openRuntime } from "../runtime.ts";
 import { listTenants } from "../tenancy/tenant.service.ts";
 import { globals, int, printError } from "./cli.ts";
@@ -35,6 +38,16 @@ export function registerServeCommand(program: Command): void {
       httpLimits.requestTimeoutMs / 1000,
     )
     .option("--max-connections <n>", "connections open at once; more are refused", int, httpLimits.maxConnections)
+    .option(
+      "--smtp <url>",
+      "deliver mail to this SMTP server: smtp://[user@]host:port (STARTTLS when offered; ?starttls=required to insist) or smtps://host:port (default: CALLPLANE_SMTP_URL; without one, emails are written as .eml files to the outbox folder)",
+    )
+    .option(
+      "--smtp-password-file <file>",
+      "read the SMTP password from this file (or set CALLPLANE_SMTP_PASSWORD); never put it in the URL",
+    )
+    .option("--smtp-require-tls", "refuse to send unless the mail server offers STARTTLS")
+    .option("--smtp-rate <n>", "send at most this many messages per second (0: no limit)", int, 0)
     .action(async (o, cmd: Command) => {
       const g = globals(cmd);
       const databaseUrl = process.env.DATABASE_URL;
@@ -45,7 +58,15 @@ export function registerServeCommand(program: Command): void {
           holder: "the Callplane server",
           outboxDir: g.outbox ?? process.env.CALLPLANE_OUTBOX,
           pinKeyFile: o.pinKeyFile,
+          smtp: smtpSettings(o),
         });
+        if (runtime.env.mail?.describe.startsWith("eml:")) {
+          process.stderr.write(
+            `Emails are written as .eml files to ${runtime.env.outboxDir} (owner-only): they contain PINs. Give --smtp smtp://host:port to deliver them to users.\n`,
+          );
+        }
+        // The outbox's worker: delivers what is due (retries, and what a process that queued it could not send).
+        const mailWorker = startMailWorker({ db: runtime.store.db, env: runtime.env });
         if (o.demoUsers > 0 && (await listTenants(runtime.store.db)).length === 0) {
           process.stdout.write(`Building a demo tenant of ${o.demoUsers} users…\n`);
           try {
@@ -110,6 +131,7 @@ export function registerServeCommand(program: Command): void {
         const stop = async () => {
           process.stdout.write("Stopping: letting running jobs finish their batch…\n");
           clearInterval(sweeper);
+          await mailWorker.stop();
           await stopRunningJobs();
           await app.close();
           await runtime.close();
@@ -125,4 +147,24 @@ export function registerServeCommand(program: Command): void {
         process.exitCode = printError(e, g.json === true);
       }
     });
+}
+
+/** The SMTP settings `serve` was given, from its options or the environment; the password never from the URL. */
+function smtpSettings(o: {
+  smtp?: string;
+  smtpPasswordFile?: string;
+  smtpRequireTls?: boolean;
+  smtpRate?: number;
+}): SmtpSettings | undefined {
+  const url = o.smtp ?? process.env.CALLPLANE_SMTP_URL;
+  if (!url) return undefined;
+  let password = process.env.CALLPLANE_SMTP_PASSWORD;
+  if (o.smtpPasswordFile) {
+    try {
+      password = readFileSync(o.smtpPasswordFile, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new AppError("invalid_input", `Cannot read the SMTP password file ${o.smtpPasswordFile}: ${(err as Error).message}.`);
+    }
+  }
+  return { url, password, requireTls: o.smtpRequireTls === true, ratePerSecond: o.smtpRate ?? 0 };
 }

@@ -41,7 +41,7 @@ function changeText(c: DialInChange): string {
   }
   if (c.dialIn) parts.push(dialInText(c.dialIn));
   if (c.pin) parts.push(`Leader PIN: ${c.pin}   (shown this once; it is stored only as a hash)`);
-  if (c.emailFile) parts.push(`Email to the user written to ${c.emailFile}`);
+  if (c.mail?.status === "sent") parts.push(`Email to ${c.mail.to}: delivered (message ${c.mail.id})`);
   if (c.warning) parts.push(`warning: ${c.warning}`);
   return parts.join("\n");
 }
@@ -425,7 +425,10 @@ export function registerConferencingCommands(program: Command): void {
           return jobReport(api, await followJob(api, started.job.id, g, "Restoring"));
         },
         {
-          human: (r) => ("results" in r ? formatReport(r) : [r.message, r.dialIn ? dialInText(r.dialIn) : null].filter(Boolean).join("\n")),
+          human: (r) =>
+            "results" in r
+              ? formatReport(r)
+              : [r.message, r.dialIn ? dialInText(r.dialIn) : null, r.warning ? `warning: ${r.warning}` : null].filter(Boolean).join("\n"),
           exitCode: (r) => ("results" in r ? bulkExitCode(r) : 0),
           // A bulk report prints as every bulk command's does: the job by its id.
           json: (r) => ("results" in r ? { ...r, job: r.job.id } : r),

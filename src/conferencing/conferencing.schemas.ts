@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bulkReport, jobView } from "../jobs/jobs.schemas.ts";
+import { mailOutcome } from "../notify/mail.schemas.ts";
 
 export const providerView = z.object({ identity: z.string(), domain: z.string(), url: z.string().nullable(), isMicrosoft: z.boolean() });
 
@@ -95,8 +96,8 @@ export const dialInChange = z.object({
   replaced: z
     .object({ provider: z.string().nullable(), acpEntries: z.array(acpEntryView), conferenceId: z.string().nullable() })
     .nullable(),
-  emailFile: z.string().nullable(),
-  warning: z.string().nullable().describe("something that failed after the change was made, e.g. the user's email could not be written"),
+  mail: mailOutcome.nullable().describe("the email the change sent the user: queued with the change, delivered right after it"),
+  warning: z.string().nullable().describe("what to know about that email: not delivered yet, or refused by the mail server"),
 });
 
 const conferenceId = z.union([z.string().max(20), z.number().int()]);
@@ -131,6 +132,8 @@ export const restoreView = z.object({
   provider: z.string().nullable(),
   dialIn: dialInView.nullable(),
   acpEntries: z.array(acpEntryView),
+  mail: mailOutcome.nullable().describe("the email telling the user their previous details are back"),
+  warning: z.string().nullable().describe("what to know about that email: not delivered yet, or refused by the mail server"),
 });
 
 export const moveBody = z.strictObject({

@@ -158,7 +158,7 @@ function archive(data: Partial<ArchiveData> = {}, over: Partial<ArchiveFound> = 
 function restoreState(over: Partial<RestoreState> = {}, licensed = true): RestoreState {
   return {
     name: upn,
-    user: { userId: "u1", licensed, provider: "Microsoft", dialIn, acpEntries: [] },
+    user: { userId: "u1", userPrincipalName: upn, displayName: "Pat", licensed, provider: "Microsoft", dialIn, acpEntries: [] },
     archive: archive(),
     conferenceIdHeldBy: null,
     ...over,

@@ -110,6 +110,8 @@ export interface RestoreState {
   /** The user as it is now, or null when it no longer exists. */
   user: {
     userId: string;
+    userPrincipalName: string;
+    displayName: string;
     licensed: boolean;
     /** The provider now: Microsoft, the third-party one, or null. */
     provider: string | null;

@@ -1,5 +1,6 @@
 // The dial-in emails users get, built in one place for the single commands and the bulk move. Pure.
 import type { DialInEmail } from "../notify/email.ts";
+import type { ArchiveData } from "./dial-in-decision.ts";
 import type { ConferencingSettings } from "./settings.service.ts";
 
 /** Who a dial-in email comes from. */
@@ -70,5 +71,54 @@ export function enabledMail(
     ],
     e,
     e.pin,
+  );
+}
+
+/**
+ * The email of a user an undo put back (new: the reference sends none): their previous provider and
+ * details are back. Microsoft's come with the conference ID and numbers (the PIN they had works again;
+ * it is never sent), a third-party provider's with the numbers and passcode it holds.
+ */
+export function restoredMail(sender: MailSender, to: MailRecipient, data: ArchiveData): DialInEmail {
+  const subject = "Your previous audio conferencing details are back";
+  if (data.dialIn) {
+    return dialInMail(
+      sender,
+      to,
+      subject,
+      [
+        "An administrator undid a recent change: your Microsoft dial-in conferencing details are as they were before it.",
+        "Your previous leader PIN works again.",
+      ],
+      data.dialIn,
+      null,
+    );
+  }
+  const entry = data.acpEntries.find((e) => e.isDefault) ?? data.acpEntries[0];
+  if (!entry) {
+    return dialInMail(
+      sender,
+      to,
+      subject,
+      [
+        "An administrator undid a recent change: you have no audio conferencing provider again, so people cannot join your meetings by phone.",
+      ],
+      null,
+      null,
+    );
+  }
+  return dialInMail(
+    sender,
+    to,
+    subject,
+    [
+      `An administrator undid a recent change: your audio conferencing provider is ${entry.name} again, with the details you had before.`,
+      ...(entry.tollNumber ? [`${entry.name} toll number: ${entry.tollNumber}`] : []),
+      ...(entry.tollFreeNumbers.length ? [`${entry.name} toll-free numbers: ${entry.tollFreeNumbers.join(", ")}`] : []),
+      ...(entry.participantPasscode ? [`Participant passcode: ${entry.participantPasscode}`] : []),
+      ...(entry.url ? [`Meeting link: ${entry.url}`] : []),
+    ],
+    null,
+    null,
   );
 }

@@ -4,8 +4,8 @@ import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, atField } from "../core/errors.ts";
 import { cryptoRng, type Rng } from "../core/random.ts";
 import { countReadyForAudioConferencing, getUserById, lockUsers, resolveUserId, type UserView } from "../directory/users.service.ts";
-import { deliverAfterCommit } from "../notify/deliver.ts";
-import type { DialInEmail } from "../notify/email.ts";
+import { deliverAfterCommit, queueMail } from "../notify/deliver.ts";
+import type { MailOutcome } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
 import { type Bridge, findBridge, numberOnBridge } from "./bridges.service.ts";
 import { validateConferenceId } from "./conference-id.ts";
@@ -20,7 +20,7 @@ import {
   MICROSOFT_DOMAIN,
   restoredMessage,
 } from "./dial-in-decision.ts";
-import { dialInMail, enabledMail, mailSender } from "./dial-in-mail.ts";
+import { dialInMail, type MailSender, mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { type AcpEntry, listUserAcpEntries } from "./providers.service.ts";
 import { getConferencingSettings } from "./settings.service.ts";
@@ -52,8 +52,9 @@ export interface DialInChange {
   pin: string | null;
   /** What was replaced and archived, so the administrator can see it was kept. */
   replaced: { provider: string | null; acpEntries: AcpEntry[]; conferenceId: string | null } | null;
-  emailFile: string | null;
-  /** Something that failed after the change was made (the email could not be written), or null. */
+  /** The email the change sent the user (queued with the change, delivered right after it), or null. */
+  mail: MailOutcome | null;
+  /** What the administrator must hear about that email (not delivered yet, refused), or null. */
   warning: string | null;
 }
 
@@ -171,6 +172,16 @@ async function tenantDomain(ctx: Ctx): Promise<string> {
   return t?.domain ?? "localhost";
 }
 
+/**
+ * Who the tenant's dial-in emails come from, when a change sends them: always when asked (`sendEmail`),
+ * else when the tenant sends emails automatically. Null: the change sends none.
+ */
+export async function dialInMailSender(ctx: Ctx, sendEmail = false): Promise<MailSender | null> {
+  const settings = await getConferencingSettings(ctx);
+  if (!sendEmail && !settings.automaticallySendEmailsToUsers) return null;
+  return mailSender(settings, await tenantDomain(ctx));
+}
+
 export interface EnableOptions {
   replaceProvider?: boolean;
   bridge?: string;
@@ -189,7 +200,8 @@ export interface EnableOptions {
 interface TxResult {
   userId: string;
   change: DialInChange;
-  mail: DialInEmail | null;
+  /** The change's email, queued in its transaction: delivered once it commits. */
+  mailId: string | null;
 }
 
 /**
@@ -215,10 +227,10 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
         dialIn: toView(current),
         pin: null,
         replaced: null,
-        emailFile: null,
+        mail: null,
         warning: null,
       },
-      mail: null,
+      mailId: null,
     };
   }
   const bridge = await findBridge(ctx, opts.bridge);
@@ -237,6 +249,7 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
     ? atField("body.tollFreeServiceNumber", () => numberOnBridge(bridge, opts.tollFreeServiceNumber ?? "", "toll-free"))
     : bridge.defaultTollFreeServiceNumber;
   const settings = await getConferencingSettings(ctx);
+  const sendMail = opts.sendEmail === true || settings.automaticallySendEmailsToUsers;
   const pin = generatePin(settings.pinLength, rng);
   const operation = opts.operation ?? "conferencing.enable";
   // Archived even when nothing third-party is replaced, so a restore can take the user back to no provider.
@@ -258,11 +271,16 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
         pinHash: hashPin(pin, ctx.env.pinKey),
       },
     ],
-    { jobId: null, archiveOperation: operation, auditOperation: operation, auditAfter: "settings" },
+    {
+      jobId: null,
+      archiveOperation: operation,
+      auditOperation: operation,
+      auditAfter: "settings",
+      mail: sendMail ? mailSender(settings, await tenantDomain(ctx)) : null,
+    },
   );
   const row = await loadDialIn(ctx, userId);
   if (!enabled || !row) throw new AppError("internal", "The dial-in settings were not saved.");
-  const sendMail = opts.sendEmail === true || settings.automaticallySendEmailsToUsers;
   return {
     userId,
     change: {
@@ -272,17 +290,16 @@ export async function enableDialInInTx(ctx: Ctx, userId: string, opts: EnableOpt
       dialIn: toView(row),
       pin,
       replaced: d.previous !== null ? { provider: d.previous, acpEntries: enabled.replacedEntries, conferenceId: null } : null,
-      emailFile: null,
+      mail: null,
       warning: null,
     },
-    mail: sendMail ? enabledMail(mailSender(settings, await tenantDomain(ctx)), enabled) : null,
+    mailId: enabled.mailId,
   };
 }
 
-/** Writes the change's email once it is committed; a failure comes back as the change's warning, never as an error. */
+/** Delivers the change's email once it is committed; how that went comes back with the change, never as an error. */
 async function deliver(ctx: Ctx, result: TxResult): Promise<DialInChange> {
-  const delivered = await deliverAfterCommit(ctx, result.mail, result.userId, result.change.pin !== null);
-  return { ...result.change, ...delivered };
+  return { ...result.change, ...(await deliverAfterCommit(ctx, result.mailId)) };
 }
 
 /** Enable-CsOnlineDialInConferencingUser: makes Microsoft the user's audio conferencing provider. */
@@ -378,10 +395,10 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
           dialIn: toView(current),
           pin: null,
           replaced: null,
-          emailFile: null,
+          mail: null,
           warning: null,
         },
-        mail: null,
+        mailId: null,
       };
     }
     await archive(tx, userId, "conferencing.set", { provider: "Microsoft", acpEntries: [], dialIn: prev });
@@ -414,19 +431,30 @@ export async function setDialIn(ctx: Ctx, identity: string, opts: SetOptions): P
         dialIn: view,
         pin,
         replaced: { provider: "Microsoft", acpEntries: [], conferenceId: current.conference_id },
-        emailFile: null,
+        mail: null,
         warning: null,
       },
-      mail: sendMail
-        ? dialInMail(
-            mailSender(settings, await tenantDomain(tx)),
-            user,
-            "Your dial-in conferencing details have changed",
-            ["Your dial-in conferencing details have changed. Use these from now on."],
-            view,
-            pin,
-          )
-        : null,
+      mailId: await queueMail(
+        tx,
+        userId,
+        pin !== null ? "dial-in.pin-reset" : "dial-in.changed",
+        sendMail
+          ? dialInMail(
+              mailSender(settings, await tenantDomain(tx)),
+              user,
+              pin !== null && changedFields.length === 0
+                ? "Your new dial-in conferencing PIN"
+                : "Your dial-in conferencing details have changed",
+              [
+                pin !== null && changedFields.length === 0
+                  ? "Your leader PIN was reset. Use the new one from now on; the old one no longer works."
+                  : "Your dial-in conferencing details have changed. Use these from now on.",
+              ],
+              view,
+              pin,
+            )
+          : null,
+      ),
     };
   });
   return deliver(ctx, result);
@@ -464,19 +492,24 @@ export async function disableDialInInTx(ctx: Ctx, userId: string, opts: { operat
       dialIn: null,
       pin: null,
       replaced: { provider: "Microsoft", acpEntries: [], conferenceId: current.conference_id },
-      emailFile: null,
+      mail: null,
       warning: null,
     },
-    mail: sendMail
-      ? dialInMail(
-          mailSender(settings, await tenantDomain(ctx)),
-          user,
-          "Dial-in conferencing is off",
-          ["Dial-in conferencing has been turned off for your meetings. Your conference ID and PIN no longer work."],
-          null,
-          null,
-        )
-      : null,
+    mailId: await queueMail(
+      ctx,
+      userId,
+      "dial-in.disabled",
+      sendMail
+        ? dialInMail(
+            mailSender(settings, await tenantDomain(ctx)),
+            user,
+            "Dial-in conferencing is off",
+            ["Dial-in conferencing has been turned off for your meetings. Your conference ID and PIN no longer work."],
+            null,
+            null,
+          )
+        : null,
+    ),
   };
 }
 
@@ -512,6 +545,9 @@ export interface RestoreResult {
   provider: string | null;
   dialIn: DialInView | null;
   acpEntries: AcpEntry[];
+  /** The email telling the user their previous details are back, or null. */
+  mail: MailOutcome | null;
+  warning: string | null;
 }
 
 /**
@@ -519,14 +555,14 @@ export interface RestoreResult {
  * A restore job decides and writes with the same functions (decideRestore, applyRestores).
  */
 export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreResult> {
-  return inTransaction(ctx, async (tx) => {
+  const { mailId, ...result } = await inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
     const [state] = await loadRestoreStates(tx, [{ userId, archiveId: null }]);
     const now = state?.user;
     if (!state || !now) throw new AppError("user_not_found", `No user has the object id ${userId}.`);
     const d = decideRestore(state, { job: false });
     if (d.kind !== "restore") throw new AppError(d.kind === "fail" ? d.code : "nothing_to_restore", d.message);
-    await applyRestores(
+    const [mailId] = await applyRestores(
       tx,
       [
         {
@@ -534,9 +570,10 @@ export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreRe
           archiveId: d.archive.id,
           data: d.archive.data,
           now: { provider: now.provider, dialIn: now.dialIn, acpEntries: now.acpEntries },
+          recipient: now,
         },
       ],
-      { jobId: null, archiveOperation: "conferencing.restore", audit: "read-back" },
+      { jobId: null, archiveOperation: "conferencing.restore", audit: "read-back", mail: await dialInMailSender(tx) },
     );
     const after = await loadDialIn(tx, userId);
     const afterAcp = await listUserAcpEntries(tx, userId);
@@ -548,8 +585,10 @@ export async function restoreUser(ctx: Ctx, identity: string): Promise<RestoreRe
       provider: afterUser.provider.name,
       dialIn: after ? toView(after) : null,
       acpEntries: afterAcp,
+      mailId: mailId ?? null,
     };
   });
+  return { ...result, ...(await deliverAfterCommit(ctx, mailId)) };
 }
 
 export interface ConferencingSummary {

@@ -98,8 +98,8 @@ describe("enableDialIn (Enable-CsOnlineDialInConferencingUser)", () => {
     expect(verifyPin(pin === "13579" ? "24680" : "13579", hash ?? "", rt.env.pinKey)).toBe(false);
 
     // AutomaticallySendEmailsToUsers is on by default: the user gets the new details and the PIN.
-    expect(change.emailFile).toBeTruthy();
-    const [mail, ...more] = emailsTo(rt, user.userPrincipalName);
+    expect(change.mail).toMatchObject({ to: user.userPrincipalName, status: "sent", error: null });
+    const [mail, ...more] = await emailsTo(rt, user.userPrincipalName);
     expect(more).toHaveLength(0);
     expect(pinInEmail(mail ?? "")).toBe(pin);
     expect(mail).toContain(`Conference ID: ${change.dialIn?.conferenceId}`);
@@ -122,7 +122,7 @@ describe("enableDialIn (Enable-CsOnlineDialInConferencingUser)", () => {
     const t = await newTenant(rt);
     const user = await makeUser(t, "pat", { provider: "InterCall" });
     const before = await tenantSnapshot(t.ctx);
-    const mails = outboxCount(rt);
+    const mails = await outboxCount(rt);
 
     await expectAppError(
       enableDialIn(t.ctx, user.userPrincipalName, {}),
@@ -133,7 +133,7 @@ describe("enableDialIn (Enable-CsOnlineDialInConferencingUser)", () => {
     );
 
     expect(await tenantSnapshot(t.ctx)).toEqual(before);
-    expect(outboxCount(rt)).toBe(mails);
+    expect(await outboxCount(rt)).toBe(mails);
     expect((await getUser(t.ctx, user.id)).provider.name).toBe("InterCall");
   });
 
@@ -142,15 +142,15 @@ describe("enableDialIn (Enable-CsOnlineDialInConferencingUser)", () => {
     const user = await makeUser(t, "mia");
     const first = await getDialIn(t.ctx, user.userPrincipalName);
     const before = await tenantSnapshot(t.ctx);
-    const mails = outboxCount(rt);
+    const mails = await outboxCount(rt);
 
     const again = await enableDialIn(t.ctx, user.userPrincipalName, { replaceProvider: true });
 
-    expect(again).toMatchObject({ changed: false, pin: null, emailFile: null });
+    expect(again).toMatchObject({ changed: false, pin: null, mail: null });
     expect(again.message).toBe(`The provider of ${user.userPrincipalName} is already set to Microsoft.`);
     expect(again.dialIn?.conferenceId).toBe(first.conferenceId);
     expect(await tenantSnapshot(t.ctx)).toEqual(before);
-    expect(outboxCount(rt)).toBe(mails);
+    expect(await outboxCount(rt)).toBe(mails);
   });
 
   it("requires an Audio Conferencing licence and says how to assign one", async () => {
@@ -185,10 +185,10 @@ describe("enableDialIn (Enable-CsOnlineDialInConferencingUser)", () => {
     const q = await enableDialIn(t.ctx, quiet.userPrincipalName, { replaceProvider: true });
     const a = await enableDialIn(t.ctx, asked.userPrincipalName, { replaceProvider: true, sendEmail: true });
 
-    expect(q.emailFile).toBeNull();
-    expect(emailsTo(rt, quiet.userPrincipalName)).toEqual([]);
-    expect(a.emailFile).toBeTruthy();
-    expect(pinInEmail(emailsTo(rt, asked.userPrincipalName)[0] ?? "")).toBe(a.pin);
+    expect(q.mail).toBeNull();
+    expect(await emailsTo(rt, quiet.userPrincipalName)).toEqual([]);
+    expect(a.mail?.status).toBe("sent");
+    expect(pinInEmail((await emailsTo(rt, asked.userPrincipalName))[0] ?? "")).toBe(a.pin);
   });
 
   it("takes a chosen conference ID only when it is free and well formed; a disabled holder's ID can be reused", async () => {
@@ -293,7 +293,7 @@ describe("setDialIn (Set-CsOnlineDialInConferencingUser)", () => {
     expect(verifyPin(change.pin ?? "", newHash, rt.env.pinKey)).toBe(true);
     if (first.pin !== change.pin) expect(verifyPin(first.pin ?? "", newHash, rt.env.pinKey)).toBe(false);
     expect(change.dialIn?.conferenceId).toBe(first.dialIn?.conferenceId);
-    const mails = emailsTo(rt, user.userPrincipalName);
+    const mails = await emailsTo(rt, user.userPrincipalName);
     expect(mails).toHaveLength(2);
     expect(pinInEmail(mails[1] ?? "")).toBe(change.pin);
 
@@ -419,7 +419,7 @@ describe("disableDialIn (Disable-CsOnlineDialInConferencingUser)", () => {
     const [event] = await listAuditEvents(t.ctx, { target: user.id, operation: "conferencing.disable" });
     expect(event).toMatchObject({ actor: "admin:test", before: { conferenceId: dialIn.conferenceId }, after: null });
     expectNoPinHash(event);
-    expect(emailsTo(rt, user.userPrincipalName).at(-1)).toContain("Dial-in conferencing is off");
+    expect((await emailsTo(rt, user.userPrincipalName)).at(-1)).toContain("Dial-in conferencing is off");
   });
 });
 

@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import type { Ctx } from "../core/context.ts";
 import { AUDIO_CONFERENCING_PLANS_SQL, hasAudioConferencingLicence, lockUsers } from "../directory/users.service.ts";
+import { enqueueMail } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
 import {
   type ArchiveData,
@@ -15,6 +16,7 @@ import {
   MICROSOFT_DOMAIN,
   type RestoreState,
 } from "./dial-in-decision.ts";
+import { enabledMail, type MailRecipient, type MailSender, restoredMail } from "./dial-in-mail.ts";
 import type { AcpEntry } from "./providers.service.ts";
 
 /** SQL: user_acp_entries row `e` as an AcpEntry. */
@@ -107,6 +109,8 @@ export interface EnableWrite {
 export interface Enabled extends Omit<EnableWrite, "pinHash"> {
   /** The third-party entries archived and removed. */
   replacedEntries: AcpEntry[];
+  /** The user's email (new details and PIN), queued in this transaction; null when none is sent. */
+  mailId: string | null;
 }
 
 export interface EnableWriteOptions {
@@ -120,6 +124,8 @@ export interface EnableWriteOptions {
    * Microsoft domain instead of those two).
    */
   auditAfter: "settings" | "move";
+  /** Email each user their new details and PIN (queued in this transaction) from this sender; null: send none. */
+  mail: MailSender | null;
 }
 
 /**
@@ -180,7 +186,15 @@ export async function applyEnables(tx: Ctx, writes: readonly EnableWrite[], o: E
     select o.user_id, o.acp from old o`,
   );
   const entriesOf = new Map(replaced.map((r) => [r.user_id, r.acp.map(acpEntry)]));
-  return writes.map(({ pinHash: _stored, ...w }) => ({ ...w, replacedEntries: entriesOf.get(w.userId) ?? [] }));
+  const enabled = writes.map(({ pinHash: _stored, ...w }) => ({ ...w, replacedEntries: entriesOf.get(w.userId) ?? [] }));
+  const sender = o.mail;
+  const mailIds = sender
+    ? await enqueueMail(
+        tx,
+        enabled.map((e) => ({ userId: e.userId, jobId: o.jobId, kind: "dial-in.enabled", mail: enabledMail(sender, e) })),
+      )
+    : [];
+  return enabled.map((e, i) => ({ ...e, mailId: mailIds[i] ?? null }));
 }
 
 /** Whom a restore concerns: a user and its archive (a job's item), or a user's most recent unrestored archive (archiveId null). */
@@ -203,6 +217,7 @@ interface ArchiveRow {
 interface CurrentRow {
   user_id: string;
   user_principal_name: string;
+  display_name: string;
   licensed: boolean;
   dial_in: DialInSnapshot | null;
   acp: AcpEntry[];
@@ -250,7 +265,7 @@ export async function loadRestoreStates(tx: Ctx, targets: readonly RestoreTarget
   const current = userIds.length
     ? await rows<CurrentRow>(
         tx.db,
-        sql`select u.id as user_id, u.user_principal_name, ${hasAudioConferencingLicence} as licensed,
+        sql`select u.id as user_id, u.user_principal_name, u.display_name, ${hasAudioConferencingLicence} as licensed,
               (select jsonb_build_object('bridgeId', d.bridge_id, 'conferenceId', d.conference_id, 'pinHash', d.pin_hash,
                   'serviceNumber', d.service_number, 'tollFreeServiceNumber', d.toll_free_service_number,
                   'allowPstnOnlyMeetings', d.allow_pstn_only_meetings, 'allowTollFreeDialIn', d.allow_toll_free_dial_in)
@@ -286,6 +301,8 @@ export async function loadRestoreStates(tx: Ctx, targets: readonly RestoreTarget
       user: now
         ? {
             userId: now.user_id,
+            userPrincipalName: now.user_principal_name,
+            displayName: now.display_name,
             licensed: now.licensed,
             provider: now.dial_in ? "Microsoft" : (now.acp[0]?.name ?? null),
             dialIn: now.dial_in,
@@ -304,6 +321,8 @@ export interface RestoreWrite {
   archiveId: number;
   data: ArchiveData;
   now: { provider: string | null; dialIn: DialInSnapshot | null; acpEntries: AcpEntry[] };
+  /** Who is told their previous details are back. */
+  recipient: MailRecipient;
 }
 
 export interface RestoreWriteOptions {
@@ -316,11 +335,28 @@ export interface RestoreWriteOptions {
    * no provider before, and the archive it put back as the state after).
    */
   audit: "read-back" | "archived";
+  /** Email each restored user (queued in this transaction) from this sender; null: send none. */
+  mail: MailSender | null;
 }
 
-/** Puts archives back for many users in a fixed number of statements: archive now, replace, mark restored, audit. */
-export async function applyRestores(tx: Ctx, writes: readonly RestoreWrite[], o: RestoreWriteOptions): Promise<void> {
-  if (writes.length === 0) return;
+/**
+ * Puts archives back for many users in a fixed number of statements: archive now, replace, mark restored,
+ * audit, and queue each user's "your previous details are back" email. Returns the queued messages' ids.
+ */
+export async function applyRestores(tx: Ctx, writes: readonly RestoreWrite[], o: RestoreWriteOptions): Promise<string[]> {
+  if (writes.length === 0) return [];
+  const sender = o.mail;
+  const mailIds = sender
+    ? await enqueueMail(
+        tx,
+        writes.map((w) => ({
+          userId: w.userId,
+          jobId: o.jobId,
+          kind: "dial-in.restored",
+          mail: restoredMail(sender, w.recipient, w.data),
+        })),
+      )
+    : [];
   const ids = writes.map((w) => w.userId);
   const nowArchives = writes.map((w) => ({
     user_id: w.userId,
@@ -358,7 +394,7 @@ export async function applyRestores(tx: Ctx, writes: readonly RestoreWrite[], o:
         after: { provider: w.data.provider, dialIn: auditSnapshot(w.data.dialIn), acpEntries: w.data.acpEntries, archiveId: w.archiveId },
       })),
     );
-    return;
+    return mailIds;
   }
   const payload = JSON.stringify(
     writes.map((w) => ({
@@ -381,6 +417,7 @@ export async function applyRestores(tx: Ctx, writes: readonly RestoreWrite[], o:
              'archiveId', x.archive_id)
     from jsonb_to_recordset(${payload}::jsonb) as x(user_id uuid, archive_id bigint, before jsonb)
     left join dial_in_users d on d.user_id = x.user_id`);
+  return mailIds;
 }
 
 /** Inserts archived provider entries for many users in one statement. */

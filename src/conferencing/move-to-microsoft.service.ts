@@ -18,13 +18,13 @@ import {
   runJob,
   startJobInBackground,
 } from "../jobs/jobs.service.ts";
-import { prepareOutbox, writeOutbox } from "../notify/email.ts";
+import { sendSoon } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
 import { findBridge } from "./bridges.service.ts";
 import { ConferenceIdAllocator } from "./conference-id.ts";
 import { applyEnables, type EnableWrite, loadEnableStates } from "./dial-in.writer.ts";
 import { decideEnable } from "./dial-in-decision.ts";
-import { enabledMail, mailSender } from "./dial-in-mail.ts";
+import { mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { findProvider } from "./providers.service.ts";
 import { getConferencingSettings } from "./settings.service.ts";
@@ -175,7 +175,6 @@ registerJobHandler({
       cryptoRng,
     );
     const sendMail = job.params.sendEmail === true || settings.automaticallySendEmailsToUsers;
-    if (sendMail && !job.dryRun) prepareOutbox();
     const rules = { replaceProvider: true, job: true, dryRun: job.dryRun };
     const seen = new Map<string, number>();
 
@@ -233,17 +232,19 @@ registerJobHandler({
         archiveOperation: MOVE_TO_MICROSOFT,
         auditOperation: "conferencing.enable",
         auditAfter: "move",
+        // Each user's email (new details and PIN) is queued with their change, in this transaction.
+        mail: sendMail ? sender : null,
       });
-      if (!sendMail) return { outcomes };
-      const mails = enabled.map((e) => enabledMail(sender, e));
+      const mailIds = enabled.flatMap((e) => (e.mailId ? [e.mailId] : []));
+      if (mailIds.length === 0) return { outcomes };
       return {
         outcomes,
         afterCommit: {
-          run: async () => {
-            await writeOutbox(tx.env.outboxDir, mails);
-          },
+          // Committed: delivery starts in the background, and the next batch does not wait for it.
+          run: async () => sendSoon(ctx, mailIds),
           items: enabled.map((e) => ({ seq: seqOf.get(e.userId) ?? 0, userId: e.userId })),
-          failure: "Changed, but the dial-in email (with the new PIN) could not be written; reset the PIN to send a new one",
+          failure:
+            "Changed; the dial-in email is queued in the outbox but its delivery could not be started (`callplane mail list` shows it)",
         },
       };
     };

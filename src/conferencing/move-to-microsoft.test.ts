@@ -135,7 +135,7 @@ describe("moveUsersToMicrosoft by user list (-UserList)", () => {
 
     for (const name of ["inter", "bare"]) {
       const user = u[name] as UserView;
-      const mails = emailsTo(rt, user.userPrincipalName);
+      const mails = await emailsTo(rt, user.userPrincipalName);
       const mail = mails.at(-1) ?? "";
       const pin = pinInEmail(mail) ?? "";
       const hash = (await pinHashOf(t.ctx, user.id)) ?? "";
@@ -144,7 +144,7 @@ describe("moveUsersToMicrosoft by user list (-UserList)", () => {
       expect(verifyPin(pin, hash, rt.env.pinKey)).toBe(true);
       expect(mail).toContain(`Conference ID: ${(await getDialIn(t.ctx, user.userPrincipalName)).conferenceId}`);
     }
-    expect(emailsTo(rt, t.upn("inter")).at(-1)).toContain("changed from InterCall to Microsoft");
+    expect((await emailsTo(rt, t.upn("inter"))).at(-1)).toContain("changed from InterCall to Microsoft");
   });
 
   it("collapses duplicate identities: repeats in the list, and different identities of one user", async () => {
@@ -167,7 +167,7 @@ describe("moveUsersToMicrosoft by user list (-UserList)", () => {
         sql`select count(*) as n from audit_events where target_id = ${u.inter?.id ?? ""} and operation = 'conferencing.enable'`,
       ),
     ).toBe(1);
-    expect(emailsTo(rt, t.upn("inter"))).toHaveLength(1);
+    expect(await emailsTo(rt, t.upn("inter"))).toHaveLength(1);
   });
 
   it("takes each entry of an identity array as one identity, commas included", async () => {
@@ -272,7 +272,7 @@ describe("moveUsersToMicrosoft by provider (-ACPProviderName) and --ready", () =
   it("lists the supported providers for an unknown name, and changes nothing and creates no job", async () => {
     const { t } = await mixedTenant();
     const before = await tenantSnapshot(t.ctx);
-    const mails = outboxCount(rt);
+    const mails = await outboxCount(rt);
     const err = await expectAppError(
       moveUsersToMicrosoft(t.ctx, { fromProvider: "Nope" }, { wait: true }),
       "provider_unknown",
@@ -282,7 +282,7 @@ describe("moveUsersToMicrosoft by provider (-ACPProviderName) and --ready", () =
     expect(err.details.map((d) => d.message)).toContain("InterCall");
     expect(await tenantSnapshot(t.ctx)).toEqual(before);
     expect(await listJobs(t.ctx, {})).toEqual([]);
-    expect(outboxCount(rt)).toBe(mails);
+    expect(await outboxCount(rt)).toBe(mails);
   });
 
   it("matches the provider name case-insensitively and takes every user of that provider", async () => {
@@ -318,7 +318,7 @@ describe("moveUsersToMicrosoft by provider (-ACPProviderName) and --ready", () =
           and exists (select 1 from user_acp_entries e where e.user_id = u.id and e.name = 'InterCall')
           and exists (select 1 from licence_assignments la join skus s on s.id = la.sku_id where la.user_id = u.id and 'MCOMEETADV' = any(s.service_plans))`,
     );
-    const mailsBefore = outboxCount(rt);
+    const mailsBefore = await outboxCount(rt);
 
     const { report } = await moveUsersToMicrosoft(ctx, { fromProvider: "InterCall" }, { wait: true });
 
@@ -327,7 +327,7 @@ describe("moveUsersToMicrosoft by provider (-ACPProviderName) and --ready", () =
     expect(after.Microsoft).toBe((before.Microsoft ?? 0) + licensedInterCall);
     expect(after.InterCall ?? 0).toBe((before.InterCall ?? 0) - licensedInterCall);
     expect(after.PGi).toBe(before.PGi);
-    expect(outboxCount(rt) - mailsBefore).toBe(licensedInterCall);
+    expect((await outboxCount(rt)) - mailsBefore).toBe(licensedInterCall);
 
     const changed = await listJobResults(ctx, report?.job.id ?? "", { outcome: "changed" });
     const hashes = await rows<{ user_id: string; pin_hash: string; conference_id: string }>(
@@ -338,7 +338,7 @@ describe("moveUsersToMicrosoft by provider (-ACPProviderName) and --ready", () =
     expect(new Set(hashes.map((h) => h.conference_id)).size).toBe(hashes.length);
     for (const r of changed) {
       const stored = hashOf.get(r.userId ?? "");
-      const mail = emailsTo(rt, r.identity).at(-1) ?? "";
+      const mail = (await emailsTo(rt, r.identity)).at(-1) ?? "";
       expect(verifyPin(pinInEmail(mail) ?? "", stored?.pin_hash ?? "", rt.env.pinKey), r.identity).toBe(true);
       expect(mail).toContain(`Conference ID: ${stored?.conference_id}`);
     }
@@ -353,7 +353,7 @@ describe("dry runs", () => {
     );
     const before = await tenantSnapshot(t.ctx);
     const countsBefore = await providerCounts(t.ctx);
-    const mails = outboxCount(rt);
+    const mails = await outboxCount(rt);
 
     const dry = await moveUsersToMicrosoft(t.ctx, { userList: list, dryRun: true }, { wait: true });
 
@@ -361,7 +361,7 @@ describe("dry runs", () => {
     expect(await providerCounts(t.ctx)).toEqual(countsBefore);
     // Only the dry-run job itself is recorded.
     expect(await tenantSnapshot(t.ctx)).toEqual({ ...before, jobs: (before.jobs as number) + 1 });
-    expect(outboxCount(rt)).toBe(mails);
+    expect(await outboxCount(rt)).toBe(mails);
     expect(dry.report?.results.find((r) => r.identity === t.upn("inter"))?.message).toBe(
       `Would change the provider of ${t.upn("inter")} from InterCall to Microsoft.`,
     );
@@ -437,13 +437,13 @@ describe("job results", () => {
   it("runs in the background when not waited for, and the job can be followed to completion", async () => {
     const { t } = await mixedTenant();
     await setConferencingSettings(t.ctx, { automaticallySendEmailsToUsers: false });
-    const mails = outboxCount(rt);
+    const mails = await outboxCount(rt);
     const start = await moveUsersToMicrosoft(t.ctx, { ready: true }, { wait: false });
     expect(start.report).toBeNull();
     // runJob joins the run already in flight rather than starting a second one.
     const done = await runJob(t.ctx, start.job.id);
     expect(done).toMatchObject({ status: "completed", processed: 3, summary: { changed: 3, unchanged: 0, failed: 0 } });
-    expect(outboxCount(rt)).toBe(mails);
+    expect(await outboxCount(rt)).toBe(mails);
     expect(await countOf(t.ctx, sql`select count(*) as n from archives where job_id = ${start.job.id}`)).toBe(3);
   });
 

@@ -15,7 +15,9 @@ import {
   runJob,
   startJobInBackground,
 } from "../jobs/jobs.service.ts";
+import { sendSoon } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
+import { dialInMailSender } from "./dial-in.service.ts";
 import { applyRestores, loadRestoreStates, type RestoreWrite } from "./dial-in.writer.ts";
 import { decideRestore } from "./dial-in-decision.ts";
 
@@ -70,8 +72,10 @@ registerJobHandler({
   kind: RESTORE_JOB,
   permission: "conferencing.bulk",
   batchSize: 2000,
-  async prepare(_ctx, job) {
+  async prepare(ctx, job) {
     const rules = { job: true, dryRun: job.dryRun };
+    // Each restored user is told their previous details are back, when the tenant sends emails.
+    const sender = await dialInMailSender(ctx);
     return async (tx: Ctx, items: PendingItem[]): Promise<BatchResult> => {
       // Under the users' locks, as every conferencing writer takes them: a single change racing the batch is seen, never lost.
       const states = await loadRestoreStates(
@@ -91,11 +95,20 @@ registerJobHandler({
           archiveId: d.archive.id,
           data: d.archive.data,
           now: { provider: state.user.provider, dialIn: state.user.dialIn, acpEntries: state.user.acpEntries },
+          recipient: state.user,
         });
       });
       if (job.dryRun || writes.length === 0) return { outcomes };
-      await applyRestores(tx, writes, { jobId: job.id, archiveOperation: RESTORE_JOB, audit: "archived" });
-      return { outcomes };
+      const mailIds = await applyRestores(tx, writes, { jobId: job.id, archiveOperation: RESTORE_JOB, audit: "archived", mail: sender });
+      if (mailIds.length === 0) return { outcomes };
+      return {
+        outcomes,
+        afterCommit: {
+          run: async () => sendSoon(ctx, mailIds),
+          items: [],
+          failure: "Restored; the email is queued in the outbox but its delivery could not be started (`callplane mail list` shows it)",
+        },
+      };
     };
   },
 });

@@ -73,7 +73,7 @@ describe("conferencing settings (Set-CsOnlineDialInConferencingTenantSettings)",
 
     // Existing users keep their PIN.
     expect(await pinHashOf(t.ctx, existing.id)).toBe(hashBefore);
-    const firstMail = emailsTo(rt, existing.userPrincipalName)[0] ?? "";
+    const firstMail = (await emailsTo(rt, existing.userPrincipalName))[0] ?? "";
     expect(pinInEmail(firstMail)).toMatch(/^[0-9]{5}$/);
 
     // New users and reset PINs get 8 digits.
@@ -120,7 +120,7 @@ describe("conferencing settings (Set-CsOnlineDialInConferencingTenantSettings)",
       sendEmailFromDisplayName: "Contoso Conferencing",
     });
     const user = await makeUser(t, "fromoverride");
-    expect(emailsTo(rt, user.userPrincipalName)[0]).toContain("From: Contoso Conferencing <conferencing@contoso.com>");
+    expect((await emailsTo(rt, user.userPrincipalName))[0]).toContain("From: Contoso Conferencing <conferencing@contoso.com>");
   });
 
   it("gives new users PSTN-only meetings by default when asked, without changing existing users", async () => {

@@ -22,6 +22,7 @@ import { userRoutes } from "../directory/users.routes.ts";
 import { hybridRoutes } from "../hybrid/hybrid.routes.ts";
 import { jobRoutes } from "../jobs/jobs.routes.ts";
 import { licensingRoutes } from "../licensing/licensing.routes.ts";
+import { mailRoutes } from "../notify/mail.routes.ts";
 import type { Runtime } from "../runtime.ts";
 import { tenantRoutes } from "../tenancy/tenant.routes.ts";
 import { voiceRoutes } from "../voice/voice.routes.ts";
@@ -271,6 +272,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       voiceRoutes(api, ctxOf);
       jobRoutes(api, ctxOf);
       auditRoutes(api, ctxOf);
+      mailRoutes(api, ctxOf);
       hybridRoutes(api, ctxOf);
       dashboardRoutes(api, ctxOf);
       demoRoutes(api, runtime, actingOf);

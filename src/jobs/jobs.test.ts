@@ -46,7 +46,7 @@ describe("an interrupted bulk move", () => {
     const ctx = await rt.ctx(demo.tenant.id, "admin:resume");
     const ready = (await getConferencingSummary(ctx)).readyForAudioConferencing;
     expect(ready).toBeGreaterThan(4000);
-    const mailsBefore = outboxCount(rt);
+    const mailsBefore = await outboxCount(rt);
 
     // Start the job, and ask it to stop as soon as its first batch is committed (as Ctrl-C or a shutdown does).
     const plan = await planMoveToMicrosoft(ctx, { ready: true });
@@ -64,7 +64,7 @@ describe("an interrupted bulk move", () => {
     expect(await onMicrosoftFromJob(ctx, plan.job.id)).toBe(4000);
     expect(interrupted.summary.changed).toBe(4000);
     expect((await listJobResults(ctx, plan.job.id, { offset: 4000, limit: 1 }))[0]).toMatchObject({ outcome: "pending" });
-    expect(outboxCount(rt) - mailsBefore).toBe(4000);
+    expect((await outboxCount(rt)) - mailsBefore).toBe(4000);
     expect((await getConferencingSummary(ctx)).readyForAudioConferencing).toBe(ready - 4000);
     // Planning the same command finds the interrupted job (findResumableJob) instead of creating another.
     const replanned = await planMoveToMicrosoft(ctx, { ready: true });
@@ -94,7 +94,7 @@ describe("an interrupted bulk move", () => {
     expect(audited).toBe(ready);
     expect(archivedTwice).toBe(0);
     expect(await onMicrosoftFromJob(ctx, plan.job.id)).toBe(ready);
-    expect(outboxCount(rt) - mailsBefore).toBe(ready);
+    expect((await outboxCount(rt)) - mailsBefore).toBe(ready);
     // A finished job is no longer offered for resuming.
     await expectAppError(resumeJob(ctx, plan.job.id, { wait: true }), "job_not_resumable", "already complete");
   });

@@ -5,7 +5,6 @@ import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, fieldError } from "../core/errors.ts";
 import { AUDIO_CONFERENCING_PLANS, getUserById, resolveUserId, type UserView } from "../directory/users.service.ts";
 import { deliverAfterCommit } from "../notify/deliver.ts";
-import type { DialInEmail } from "../notify/email.ts";
 import { rows } from "../store/db.ts";
 
 export interface Sku {
@@ -153,7 +152,7 @@ export interface LicenceChange {
   changed: boolean;
   /** What assigning or removing the licence did to dial-in conferencing, if anything. */
   conferencing: string | null;
-  /** Something that failed after the change was made (the user's email could not be written), or null. */
+  /** What the administrator must hear about the email the change sent (not delivered yet, refused), or null. */
   warning: string | null;
 }
 
@@ -163,8 +162,8 @@ export interface LicenceChange {
  * when the tenant says so (AutomaticallyReplaceAcpProvider).
  */
 export async function assignLicence(ctx: Ctx, identity: string, skuRef: string): Promise<LicenceChange> {
-  // The email that turning dial-in on writes (with the new PIN): sent once the change is committed.
-  let mail: DialInEmail | null = null;
+  // The email that turning dial-in on queues (with the new PIN): delivered once the change is committed.
+  let mailId: string | null = null;
   const change = await inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
     // Lock the SKU so two assignments cannot both take the last seat.
@@ -204,7 +203,7 @@ export async function assignLicence(ctx: Ctx, identity: string, skuRef: string):
         conferencing =
           "No bridge exists yet, so dial-in conferencing was not turned on: create a bridge, then run `callplane conferencing enable`.";
       } else {
-        mail = (await enableDialInInTx(tx, userId, { replaceProvider: replace, operation: "licence.assign" })).mail;
+        mailId = (await enableDialInInTx(tx, userId, { replaceProvider: replace, operation: "licence.assign" })).mailId;
         conferencing = "Microsoft dial-in conferencing was turned on.";
       }
     }
@@ -220,14 +219,14 @@ export async function assignLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
-  // Written once the change is committed; a failure is the change's warning, never an error hiding it.
-  const { warning } = await deliverAfterCommit(ctx, mail, change.user.id, mail !== null);
+  // Delivered once the change is committed; how that went is the change's warning, never an error hiding it.
+  const { warning } = await deliverAfterCommit(ctx, mailId);
   return { ...change, warning };
 }
 
 /** Removes a licence. Without Audio Conferencing, Microsoft dial-in is turned off and the conference ID released. */
 export async function removeLicence(ctx: Ctx, identity: string, skuRef: string): Promise<LicenceChange> {
-  let mail: DialInEmail | null = null;
+  let mailId: string | null = null;
   const change = await inTransaction(ctx, async (tx) => {
     const userId = await resolveUserId(tx, identity);
     const sku = await findSku(tx, skuRef);
@@ -237,7 +236,7 @@ export async function removeLicence(ctx: Ctx, identity: string, skuRef: string):
     let after = await getUserById(tx, userId);
     let conferencing: string | null = null;
     if (before.audioConferencingLicensed && !after.audioConferencingLicensed && after.provider.kind === "microsoft") {
-      mail = (await disableDialInInTx(tx, userId, { operation: "licence.remove" })).mail;
+      mailId = (await disableDialInInTx(tx, userId, { operation: "licence.remove" })).mailId;
       conferencing = "Microsoft dial-in conferencing was turned off and the conference ID released.";
       after = await getUserById(tx, userId);
     }
@@ -252,7 +251,7 @@ export async function removeLicence(ctx: Ctx, identity: string, skuRef: string):
     ]);
     return { user: after, changed: true, conferencing };
   });
-  // Written once the change is committed; a failure is the change's warning, never an error hiding it.
-  const { warning } = await deliverAfterCommit(ctx, mail, change.user.id, mail !== null);
+  // Delivered once the change is committed; how that went is the change's warning, never an error hiding it.
+  const { warning } = await deliverAfterCommit(ctx, mailId);
   return { ...change, warning };
 }

@@ -168,7 +168,7 @@ describe("assignLicence", () => {
     expect(await archivesOf(t.ctx, user.id)).toMatchObject([{ operation: "licence.assign", data: { provider: null, dialIn: null } }]);
 
     // The PIN is generated here, so the user must receive it: nobody else ever sees it.
-    const [mail] = emailsTo(rt, user.userPrincipalName);
+    const [mail] = await emailsTo(rt, user.userPrincipalName);
     const pin = pinInEmail(mail ?? "");
     expect(pin).toMatch(/^[0-9]{5}$/);
     expect(mail).toContain(`Conference ID: ${dialIn.conferenceId}`);
@@ -237,7 +237,7 @@ describe("removeLicence", () => {
     const ops = (await listAuditEvents(t.ctx, { target: leaver.id, operation: "licence.remove" })).map((e) => e.after);
     expect(ops).toContainEqual({ licences: [] });
     expect(ops).toContainEqual(null);
-    expect(emailsTo(rt, leaver.userPrincipalName).at(-1)).toContain("Dial-in conferencing is off");
+    expect((await emailsTo(rt, leaver.userPrincipalName)).at(-1)).toContain("Dial-in conferencing is off");
 
     const next = await makeUser(t, "next", { provider: "InterCall" });
     const taken = await enableDialIn(t.ctx, next.userPrincipalName, { replaceProvider: true, conferenceId: "7777777" });

@@ -1,37 +1,36 @@
-import { recordAudit } from "../audit/audit.service.ts";
-import { type Ctx, inTransaction } from "../core/context.ts";
-import { type DialInEmail, writeOutbox } from "./email.ts";
+// How a single change hands its email to the outbox: queued in the change's own transaction, delivered
+// right after it commits. Whatever the mail server does, the change stands and the message is kept.
+import type { Ctx } from "../core/context.ts";
+import type { DialInEmail } from "./email.ts";
+import { deliverNow, enqueueMail, type MailOutcome, mailWarning } from "./outbox.service.ts";
+
+export type DialInMailKind = "dial-in.enabled" | "dial-in.changed" | "dial-in.pin-reset" | "dial-in.disabled" | "dial-in.restored";
+
+/** Queues a change's email in its transaction; returns the message's id (null when there is none to send). */
+export async function queueMail(tx: Ctx, userId: string, kind: DialInMailKind, mail: DialInEmail | null): Promise<string | null> {
+  if (!mail) return null;
+  const [id] = await enqueueMail(tx, [{ userId, kind, mail }]);
+  return id ?? null;
+}
 
 export interface Delivered {
-  /** Where the email was written, when it was. */
-  emailFile: string | null;
-  /** What the administrator must be told because the email could not be written, or null. */
+  /** The message and how its delivery went, or null when the change sends none. */
+  mail: MailOutcome | null;
+  /** What the administrator must be told about that delivery, or null. */
   warning: string | null;
 }
 
-/**
- * Writes a committed change's email. Its failure never undoes or hides the change: the caller gets
- * the change with a warning, and the failure is recorded on the user in the audit log.
- */
-export async function deliverAfterCommit(ctx: Ctx, mail: DialInEmail | null, userId: string, pinLost: boolean): Promise<Delivered> {
-  if (!mail) return { emailFile: null, warning: null };
+/** Delivers a committed change's email (waiting a few seconds at most); never throws, never undoes the change. */
+export async function deliverAfterCommit(ctx: Ctx, mailId: string | null): Promise<Delivered> {
+  if (!mailId) return { mail: null, warning: null };
   try {
-    const [file] = await writeOutbox(ctx.env.outboxDir, [mail]);
-    return { emailFile: file ?? null, warning: null };
+    const [outcome] = await deliverNow(ctx, [mailId]);
+    return { mail: outcome ?? null, warning: mailWarning(outcome) };
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    const warning = `The change was made, but the email to ${mail.to} could not be written (${reason}).${
-      pinLost ? " Its new PIN is not known to anyone: reset the PIN to send a new one." : " Tell the user their new details yourself."
-    }`;
-    try {
-      await inTransaction(ctx, (tx) =>
-        recordAudit(tx, [{ operation: "notify.failed", targetType: "user", targetId: userId, before: null, after: { notice: warning } }]),
-      );
-    } catch (auditErr) {
-      process.stderr.write(
-        `callplane: ${warning} Recording this in the audit log failed too: ${auditErr instanceof Error ? auditErr.message : String(auditErr)}\n`,
-      );
-    }
-    return { emailFile: null, warning };
+    // The message is queued (committed with the change): the server's worker delivers it later.
+    return {
+      mail: null,
+      warning: `The change was made; its email is queued but could not be sent now (${err instanceof Error ? err.message : String(err)}): \`callplane mail list\` shows it.`,
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit.service.ts";
 import type { AppEnv, Ctx } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { rows } from "../store/db.ts";
@@ -24,8 +25,30 @@ export function retryPolicy(): { baseMs: number; maxAttempts: number } {
   return { baseMs: Number.isFinite(base) && base >= 10 ? base : 30_000, maxAttempts: 30 };
 }
 
-/** How long the process that queued a message has to deliver it before any server's worker may. */
-const FIRST_TRY_MS = 10_000;
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+
+/** "Redmond, United States" for each service number the tenant has with a city or country: one query. */
+async function numberPlaces(tx: Ctx, numbers: (string | null)[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(numbers.filter((n): n is string => n !== null))];
+  if (wanted.length === 0) return new Map();
+  const found = await rows<{ number: string; city: string | null; country: string | null }>(
+    tx.db,
+    sql`select number, city, country from service_numbers
+        where tenant_id = ${tx.tenantId} and number in (select jsonb_array_elements_text(${JSON.stringify(wanted)}::jsonb))`,
+  );
+  const country = (c: string) => {
+    try {
+      return regionNames.of(c) ?? c;
+    } catch {
+      return c;
+    }
+  };
+  return new Map(
+    found
+      .map((f) => [f.number, [f.city, f.country ? country(f.country) : null].filter(Boolean).join(", ")] as const)
+      .filter(([, place]) => place !== ""),
+  );
+}
 
 /**
  * Queues messages in the caller's transaction (one statement), so a rolled-back change has no message
@@ -35,7 +58,19 @@ const FIRST_TRY_MS = 10_000;
 export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]> {
   if (items.length === 0) return [];
   const key = outboxKey(tx.env.pinKey);
-  const payload = items.map((it) => {
+  const places = await numberPlaces(
+    tx,
+    items.flatMap((it) => [it.mail.tollNumber, it.mail.tollFreeNumber]),
+  );
+  const payload = items.map((it0) => {
+    const it = {
+      ...it0,
+      mail: {
+        ...it0.mail,
+        tollPlace: it0.mail.tollNumber ? (places.get(it0.mail.tollNumber) ?? null) : null,
+        tollFreePlace: it0.mail.tollFreeNumber ? (places.get(it0.mail.tollFreeNumber) ?? null) : null,
+      },
+    };
     const id = randomUUID();
     const problem = !isMailAddress(it.mail.to)
       ? `${it.mail.to ? `"${it.mail.to.slice(0, 200)}" is not a mail address` : "The user has no mail address"}: set the user's address, then \`callplane mail retry ${id}\`.`
@@ -60,7 +95,7 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
     insert into mail_messages (id, tenant_id, user_id, job_id, kind, message_id, to_address, subject, payload, has_pin, status,
                                last_error, next_attempt_at, history)
     select x.id, ${tx.tenantId}::uuid, x.user_id, x.job_id, x.kind, x.message_id, x.to_address, x.subject, x.payload, x.has_pin,
-           x.status, x.last_error, now() + make_interval(secs => ${FIRST_TRY_MS / 1000}),
+           x.status, x.last_error, now(),
            jsonb_build_array(jsonb_build_object('at', now(), 'status', x.status, 'detail', coalesce(x.last_error, 'queued')))
     from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb)
       as x(id uuid, user_id uuid, job_id uuid, kind text, message_id text, to_address text, subject text, payload text,
@@ -107,10 +142,13 @@ export async function deliverMail(
       : sql`((status in ('queued', 'deferred') and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now()))`;
   if (!claimable) return [];
   const limit = "ids" in which ? which.ids.length : (which.limit ?? 500);
+  // A claim lasts as long as its round can take at the transport's pace: never so short that another
+  // process takes a message over while this one is still sending it.
+  const claimSeconds = 120 + (transport.pace ? Math.ceil((2 * limit) / transport.pace) : 0);
   const claimed = await rows<Claimed>(
     ctx.db,
     sql`update mail_messages m set status = 'sending', claimed_by = ${ctx.env.runnerId},
-          claimed_until = now() + interval '2 minutes', attempts = m.attempts + 1
+          claimed_until = now() + make_interval(secs => ${claimSeconds}), attempts = m.attempts + 1
         where m.id in (select id from mail_messages where ${claimable} order by created_at limit ${limit} for update skip locked)
         returning m.id, m.user_id, m.to_address, m.message_id, m.payload, m.has_pin, m.attempts, m.created_at`,
   );
@@ -192,6 +230,164 @@ export async function deliverMail(
       as x(id uuid, status text, detail text, retry_ms double precision, payload text)
     where m.id = x.id and m.claimed_by = ${ctx.env.runnerId}`);
   return results.map((r) => ({ id: r.id, userId: r.user_id, to: r.to, status: r.status, error: r.status === "sent" ? null : r.detail }));
+}
+
+/**
+ * What this process queued and is delivering now, per runtime (AppEnv), so that a process closing (a CLI
+ * command) first delivers what its own changes queued. One delivery round at a time, in chunks, so a claim
+ * never outlives what its round can send.
+ */
+interface Courier {
+  pending: string[];
+  loop: Promise<void> | undefined;
+  inflight: Set<Promise<unknown>>;
+  ctx: { db: Ctx["db"]; env: AppEnv };
+}
+const couriers = new WeakMap<AppEnv, Courier>();
+const COURIER_CHUNK = 200;
+
+function courierOf(ctx: { db: Ctx["db"]; env: AppEnv }): Courier {
+  let c = couriers.get(ctx.env);
+  if (!c) {
+    c = { pending: [], loop: undefined, inflight: new Set(), ctx: { db: ctx.db, env: ctx.env } };
+    couriers.set(ctx.env, c);
+  }
+  return c;
+}
+
+function report(err: unknown): void {
+  process.stderr.write(`callplane: mail delivery failed: ${err instanceof Error ? err.message : String(err)}\n`);
+}
+
+/**
+ * Right after a change committed: delivers the messages it queued, in the background, and returns at
+ * once. Never throws; a message it cannot deliver keeps its fate in the outbox (deferred: the worker of
+ * `callplane serve` tries again; failed: `callplane mail retry`).
+ */
+export function sendSoon(ctx: { db: Ctx["db"]; env: AppEnv }, ids: readonly string[]): void {
+  if (ids.length === 0 || !ctx.env.mail) return;
+  const c = courierOf(ctx);
+  c.pending.push(...ids);
+  if (c.loop) return;
+  c.loop = (async () => {
+    while (c.pending.length > 0) {
+      const chunk = c.pending.splice(0, COURIER_CHUNK);
+      await deliverMail(c.ctx, { ids: chunk }).catch(report);
+    }
+  })().finally(() => {
+    c.loop = undefined;
+  });
+}
+
+/** One message's fate as a single change answers it. */
+export interface MailOutcome {
+  id: string;
+  to: string;
+  /** `sending` when delivery had not finished by the time the change answered (it goes on). */
+  status: MailStatus;
+  error: string | null;
+}
+
+/**
+ * Delivers the messages a single change just queued, waiting at most `waitMs` (the change is made and
+ * must answer; the mail server must not hold it). What is not done by then goes on in the background.
+ */
+export async function deliverNow(ctx: Ctx, ids: readonly string[], waitMs = 5000): Promise<MailOutcome[]> {
+  if (ids.length === 0) return [];
+  const known = await rows<{ id: string; to_address: string; status: MailStatus; last_error: string | null }>(
+    ctx.db,
+    sql`select id, to_address, status, last_error from mail_messages
+        where id in (select (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid)`,
+  );
+  const outcome = new Map<string, MailOutcome>(
+    known.map((k) => [k.id, { id: k.id, to: k.to_address, status: k.status, error: k.last_error }]),
+  );
+  const c = courierOf(ctx);
+  const delivery = deliverMail(c.ctx, { ids: [...ids] });
+  c.inflight.add(delivery);
+  void delivery.catch(report).finally(() => c.inflight.delete(delivery));
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    delivery.catch(() => [] as Delivered[]),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  for (const id of ids) {
+    const o = outcome.get(id);
+    if (!o || o.status === "failed") continue;
+    const d = done?.find((x) => x.id === id);
+    outcome.set(id, d ? { ...o, status: d.status, error: d.error } : { ...o, status: done === null ? "sending" : o.status });
+  }
+  return ids.flatMap((id) => outcome.get(id) ?? []);
+}
+
+/**
+ * What the administrator must hear about a change's email, or null when it was delivered: the change
+ * is made whatever this says, and the message is never lost.
+ */
+export function mailWarning(o: MailOutcome | undefined): string | null {
+  if (!o || o.status === "sent") return null;
+  const show = `\`callplane mail show ${o.id}\``;
+  if (o.status === "failed")
+    return `The change was made, but the email to ${o.to} cannot be delivered: ${o.error}. It is kept in the outbox (${show}); once the cause is fixed, \`callplane mail retry ${o.id}\` sends it.`;
+  if (o.status === "sending") return `The change was made; the email to ${o.to} is still being delivered (${show} tells how it went).`;
+  return `The change was made, but the email to ${o.to} was not delivered yet (${o.error ?? "queued"}): it is kept in the outbox and retried by the server (${show}).`;
+}
+
+/**
+ * Waits (at most `timeoutMs`) until the messages this process queued have had their delivery attempt:
+ * a process closes only after that, so a CLI command's emails leave with it.
+ */
+export async function mailIdle(env: AppEnv, timeoutMs = 120_000): Promise<void> {
+  const c = couriers.get(env);
+  if (!c) return;
+  const until = Date.now() + timeoutMs;
+  while ((c.loop || c.inflight.size > 0) && Date.now() < until) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([c.loop, ...c.inflight]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, until - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The outbox's worker in `callplane serve`: every `intervalMs` it delivers what is due — retries after
+ * a 4xx or a connection error, messages whose sender was killed mid-send (their claim ran out), and
+ * what another process queued but could not send — in rounds until nothing is due. Claims keep two
+ * servers on one PostgreSQL from sending one message twice.
+ */
+export function startMailWorker(ctx: { db: Ctx["db"]; env: AppEnv }, intervalMs = 1000): { stop(): Promise<void> } {
+  let busy: Promise<unknown> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (busy || stopped) return;
+    busy = (async () => {
+      for (let round = 0; round < 1000 && !stopped; round++) {
+        const done = await deliverMail(ctx, { due: true, limit: COURIER_CHUNK });
+        if (done.length < COURIER_CHUNK) break;
+      }
+    })()
+      .catch(report)
+      .finally(() => {
+        busy = undefined;
+      });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await busy;
+    },
+  };
 }
 
 export interface MailView {
@@ -321,7 +517,10 @@ export async function getMail(ctx: Ctx, id: string): Promise<MailDetail> {
  * Sends failed or deferred messages again now: one by id, or every failed one. A message sent already
  * is not sent twice.
  */
-export async function retryMail(ctx: Ctx, which: { id: string } | { failed: true }): Promise<{ retried: number; delivered: Delivered[] }> {
+export async function retryMail(
+  ctx: Ctx,
+  which: { id: string } | { failed: true },
+): Promise<{ retried: number; delivered: MailOutcome[] }> {
   if ("id" in which) {
     const m = await getMail(ctx, which.id);
     if (m.status === "sent")
@@ -336,6 +535,18 @@ export async function retryMail(ctx: Ctx, which: { id: string } | { failed: true
           ${"id" in which ? sql`and id = ${which.id}` : sql`and status = 'failed'`}
         returning id`,
   );
-  const delivered = await deliverMail(ctx, { ids: reset.map((r) => r.id) });
-  return { retried: reset.length, delivered };
+  const ids = reset.map((r) => r.id);
+  await recordAudit(ctx, [
+    {
+      operation: "mail.retry",
+      targetType: "mail",
+      targetId: "id" in which ? which.id : "failed",
+      before: null,
+      after: { retried: ids.length },
+    },
+  ]);
+  if ("id" in which) return { retried: ids.length, delivered: await deliverNow(ctx, ids) };
+  // Every failed message: delivered in the background, in rounds; `mail list` shows how it goes.
+  sendSoon(ctx, ids);
+  return { retried: ids.length, delivered: [] };
 }

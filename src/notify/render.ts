@@ -35,12 +35,14 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 }
 
+const placed = (n: string | null, place: string | null | undefined) => (n && place ? `${n} (${place})` : n);
+
 /** The lines of the message, shared by its text and HTML parts. */
 function details(mail: DialInEmail): [string, string][] {
   const rows: [string, string | null][] = [
     ["Conference ID", mail.conferenceId],
-    ["Dial-in number (toll)", mail.tollNumber],
-    ["Dial-in number (toll-free)", mail.tollFreeNumber],
+    ["Dial-in number (toll)", placed(mail.tollNumber, mail.tollPlace)],
+    ["Dial-in number (toll-free)", placed(mail.tollFreeNumber, mail.tollFreePlace)],
     ["Leader PIN", mail.pin],
   ];
   return rows.filter((r): r is [string, string] => r[1] !== null);

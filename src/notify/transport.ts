@@ -1,9 +1,7 @@
 // Where the outbox's messages go: a real mail server over SMTP (nodemailer), or .eml files in a folder
 // for trying Callplane. A transport says per message whether it was accepted, deferred (try again:
 // 4xx, connection errors) or refused for good (5xx), with the server's answer.
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import nodemailer from "nodemailer";
+import { Worker } from "node:worker_threads";
 import { AppError } from "../core/errors.ts";
 import type { RenderedMail } from "./render.ts";
 
@@ -13,6 +11,8 @@ export interface MailTransport {
   /** `smtp://host:port`, `smtps://…` or `eml:DIR`, for messages and the mail list. */
   describe: string;
   send(mail: RenderedMail): Promise<SendOutcome>;
+  /** Messages per second at most, when rate-limited: how long a delivery round's claim must last. */
+  pace?: number;
   close(): void;
 }
 
@@ -64,73 +64,97 @@ export function parseSmtpUrl(url: string): { secure: boolean; host: string; port
   };
 }
 
-interface SmtpError {
-  responseCode?: number;
-  response?: string;
-  code?: string;
-  message?: string;
-}
-
-/** Deferred for 4xx answers and connection trouble, refused for good for 5xx: the server's answer is kept. */
-export function classifySmtpError(err: unknown): { permanent: boolean; error: string } {
-  const e = (err ?? {}) as SmtpError;
-  const answer = e.response ?? e.message ?? String(err);
-  if (typeof e.responseCode === "number" && e.responseCode >= 500) return { permanent: true, error: answer };
-  if (typeof e.responseCode === "number") return { permanent: false, error: answer };
-  return { permanent: false, error: `${e.code ? `${e.code}: ` : ""}${e.message ?? String(err)}` };
-}
-
-export function smtpTransport(settings: SmtpSettings): MailTransport {
+/** nodemailer's options for a parsed SMTP URL: a pool, STARTTLS when offered (required on request), a rate limit. */
+function smtpOptions(settings: SmtpSettings): { describe: string; options: Record<string, unknown> } {
   const p = parseSmtpUrl(settings.url);
   const rate = settings.ratePerSecond ?? 0;
-  const transporter = nodemailer.createTransport({
-    host: p.host,
-    port: p.port,
-    secure: p.secure,
-    requireTLS: settings.requireTls === true || p.requireTls,
-    auth: p.user ? { user: p.user, pass: settings.password ?? "" } : undefined,
-    pool: true,
-    maxConnections: settings.maxConnections ?? 4,
-    maxMessages: 1000,
-    ...(rate > 0 ? { rateDelta: 1000, rateLimit: rate } : {}),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
   return {
-    describe: `${p.secure ? "smtps" : "smtp"}://${p.host}:${p.port}`,
-    async send(mail) {
-      try {
-        const info = await transporter.sendMail({ ...mail, disableFileAccess: true, disableUrlAccess: true });
-        return { ok: true, response: String(info.response ?? "accepted") };
-      } catch (err) {
-        return { ok: false, ...classifySmtpError(err) };
-      }
+    describe: `${p.secure ? "smtps" : "smtp"}://${p.user ? `${p.user}@` : ""}${p.host}:${p.port}`,
+    options: {
+      host: p.host,
+      port: p.port,
+      secure: p.secure,
+      requireTLS: settings.requireTls === true || p.requireTls,
+      auth: p.user ? { user: p.user, pass: settings.password ?? "" } : undefined,
+      pool: true,
+      maxConnections: settings.maxConnections ?? 4,
+      maxMessages: 1000,
+      ...(rate > 0 ? { rateDelta: 1000, rateLimit: rate } : {}),
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
     },
-    close: () => transporter.close(),
   };
 }
 
-/** Writes each message as an .eml file (owner-only) named by its outbox id, never by user data. */
-export function emlTransport(dir: string): MailTransport {
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" });
-  return {
-    describe: `eml:${dir}`,
-    async send(mail) {
-      try {
-        const info = (await builder.sendMail({ ...mail, disableFileAccess: true, disableUrlAccess: true })) as unknown as {
-          message: Buffer;
-        };
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const name = `${mail.date.toISOString().replace(/[:.]/g, "-")}-${mail.messageId.replace(/[^a-zA-Z0-9-]/g, "")}.eml`;
-        writeFileSync(path.join(dir, name), info.message, { mode: 0o600, flag: "wx" });
-        return { ok: true, response: `written to ${path.join(dir, name)}` };
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === "EEXIST") return { ok: true, response: "already written" };
-        return { ok: false, permanent: false, error: `Could not write to the outbox folder ${dir}: ${e.message}` };
-      }
-    },
-    close: () => undefined,
+/**
+ * A transport whose messages are built and sent by nodemailer on a thread of its own
+ * (`send-worker.mjs`), so delivering tens of thousands of them does not take the thread that runs the
+ * store and the bulk jobs. The thread starts with the first message and stops when closed.
+ */
+function threadedTransport(
+  describe: string,
+  pace: number | undefined,
+  data: { kind: "smtp"; options: Record<string, unknown> } | { kind: "eml"; dir: string },
+): MailTransport {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const waiting = new Map<number, (o: SendOutcome) => void>();
+  const failAll = (error: string) => {
+    for (const resolve of waiting.values()) resolve({ ok: false, permanent: false, error });
+    waiting.clear();
   };
+  const start = (): Worker => {
+    if (worker) return worker;
+    const w = new Worker(new URL("./send-worker.mjs", import.meta.url), { workerData: data });
+    w.on("message", (m: { id: number; outcome: SendOutcome }) => {
+      const resolve = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (waiting.size === 0) w.unref();
+      resolve?.(m.outcome);
+    });
+    w.on("error", (err) => {
+      failAll(`The mail thread stopped: ${err.message}`);
+      worker = undefined;
+    });
+    w.on("exit", () => {
+      failAll("The mail thread stopped.");
+      if (worker === w) worker = undefined;
+    });
+    w.unref();
+    worker = w;
+    return w;
+  };
+  return {
+    describe,
+    pace,
+    send(mail) {
+      const w = start();
+      const id = nextId++;
+      return new Promise<SendOutcome>((resolve) => {
+        waiting.set(id, resolve);
+        w.ref();
+        w.postMessage({ id, mail });
+      });
+    },
+    close() {
+      const w = worker;
+      worker = undefined;
+      if (!w) return;
+      w.postMessage("close");
+      // A thread that does not end by itself (a connection stuck open) is ended.
+      setTimeout(() => void w.terminate(), 2000).unref();
+    },
+  };
+}
+
+/** Delivers to a mail server over SMTP (nodemailer, pooled). */
+export function smtpTransport(settings: SmtpSettings): MailTransport {
+  const { describe, options } = smtpOptions(settings);
+  return threadedTransport(describe, settings.ratePerSecond || undefined, { kind: "smtp", options });
+}
+
+/** Writes each message as an .eml file (owner-only: it holds the PIN) named by its outbox id, never by user data. */
+export function emlTransport(dir: string): MailTransport {
+  return threadedTransport(`eml:${dir}`, undefined, { kind: "eml", dir });
 }

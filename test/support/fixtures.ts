@@ -8,6 +8,7 @@ import type { Ctx } from "../../src/core/context.ts";
 import { AppError, type ErrorCode, translateError } from "../../src/core/errors.ts";
 import { createUser, type UserView } from "../../src/directory/users.service.ts";
 import { addSku, assignLicence } from "../../src/licensing/licensing.service.ts";
+import { mailIdle } from "../../src/notify/outbox.service.ts";
 import { rows } from "../../src/store/db.ts";
 import { createTenant } from "../../src/tenancy/tenant.service.ts";
 import type { TestRuntime } from "./store.ts";
@@ -193,30 +194,41 @@ export async function archivesOf(ctx: Ctx, userId: string): Promise<ArchiveRow[]
   return r.map((a) => ({ id: Number(a.id), operation: a.operation, jobId: a.job_id, restored: a.restored_at !== null, data: a.data }));
 }
 
-/** The .eml files in the outbox addressed to `upn`. */
-export function emailsTo(rt: TestRuntime, upn: string): string[] {
+/** The .eml files in the outbox, once this process's queued emails have been delivered there. */
+async function emlFiles(rt: TestRuntime): Promise<string[]> {
+  await mailIdle(rt.env);
   let files: string[];
   try {
     files = readdirSync(rt.outboxDir);
   } catch {
     return [];
   }
-  // File names carry no user data: the recipient is read from each message's To: header.
-  const to = new RegExp(`^To: .*<${upn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}>\r?$`, "im");
-  return files
-    .filter((f) => f.endsWith(".eml"))
-    .sort()
-    .map((f) => readFileSync(path.join(rt.outboxDir, f), "utf8"))
-    .filter((text) => to.test(text));
+  return files.filter((f) => f.endsWith(".eml")).sort();
 }
 
-/** Number of .eml files in the outbox. */
-export function outboxCount(rt: TestRuntime): number {
-  try {
-    return readdirSync(rt.outboxDir).filter((f) => f.endsWith(".eml")).length;
-  } catch {
-    return 0;
-  }
+/** A message's text as read: quoted-printable soft breaks and escapes undone (a mail client does the same). */
+function decoded(eml: string): string {
+  return eml.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}
+
+/** The delivered .eml messages addressed to `upn`, oldest first. */
+export async function emailsTo(rt: TestRuntime, upn: string): Promise<string[]> {
+  // File names carry no user data: the recipient is read from each message's To: header.
+  const esc = upn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const to = new RegExp(`^To: (?:.*<${esc}>|${esc})\r?$`, "im");
+  const files = await emlFiles(rt);
+  return files
+    .map((f) => readFileSync(path.join(rt.outboxDir, f), "utf8"))
+    .filter((text) => to.test(text))
+    .sort((a, b) => dateOf(a) - dateOf(b))
+    .map(decoded);
+}
+
+const dateOf = (eml: string) => Date.parse(/^Date: (.+)$/m.exec(eml)?.[1] ?? "") || 0;
+
+/** Number of .eml messages delivered to the outbox folder. */
+export async function outboxCount(rt: TestRuntime): Promise<number> {
+  return (await emlFiles(rt)).length;
 }
 
 /** The leader PIN an email carries, if any. */
