@@ -110,9 +110,32 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
     let refusals = 0;
     for (let attempt = 0; attempt < 40; attempt++) {
       const killing = kills < KILLS;
+      const spawnedAt = new Date();
       const run = spawnCli(dir, [...args, ...target.args], target.env);
-      const delay = Math.round(startup + span * (0.1 + random() * 0.9));
-      const timer = killing ? setTimeout(() => void killHard(run), delay) : setTimeout(() => run.child.kill("SIGKILL"), 120_000);
+      let delay = Math.round(startup + span * (0.1 + random() * 0.9));
+      let timer: NodeJS.Timeout | undefined;
+      if (!killing) timer = setTimeout(() => run.child.kill("SIGKILL"), 120_000);
+      else if (target.kind === "postgres") {
+        // On PostgreSQL the job can be watched while the command runs: the kill lands a random moment
+        // into its batches, however long this machine takes to start the command (a loaded CI runner).
+        const kind = args[1] === "restore" ? "restore" : "move-to-microsoft";
+        const into = Math.round(span * random() * 0.9);
+        void (async () => {
+          const began = Date.now();
+          while (run.child.exitCode === null && run.child.signalCode === null) {
+            const [job] = await target.query<{ n: number }>(
+              "select count(*)::int as n from jobs where kind = $1 and not dry_run and status = 'running' and heartbeat_at >= $2",
+              [kind, spawnedAt.toISOString()],
+            );
+            if ((job?.n ?? 0) > 0) {
+              delay = Date.now() - began + into;
+              timer = setTimeout(() => void killHard(run), into);
+              return;
+            }
+            await sleep(20);
+          }
+        })();
+      } else timer = setTimeout(() => void killHard(run), delay);
       const ended = await run.done;
       clearTimeout(timer);
       if (ended.signal === "SIGKILL") {
