@@ -103,6 +103,26 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
   return payload.map((p) => p.id);
 }
 
+/** How long a claim on a message lasts at least (CALLPLANE_MAIL_CLAIM_SECONDS, default 120 s). */
+function claimBaseSeconds(): number {
+  const n = Number(process.env.CALLPLANE_MAIL_CLAIM_SECONDS);
+  return Number.isFinite(n) && n >= 1 ? n : 120;
+}
+
+/**
+ * On the embedded store only this process can be sending: a message left `sending` by another
+ * runner is one whose process was killed mid-send. It goes back to the queue now (it may have reached
+ * the server: sent again, it carries the same Message-ID) rather than when its claim would run out.
+ */
+async function releaseDeadClaims(ctx: { db: Ctx["db"]; env: AppEnv }): Promise<void> {
+  if (!ctx.env.exclusiveStore) return;
+  await ctx.db.execute(sql`
+    update mail_messages set status = 'deferred', next_attempt_at = now(), claimed_by = null, claimed_until = null,
+      history = history || jsonb_build_array(jsonb_build_object('at', now(), 'status', 'deferred',
+        'detail', 'the process sending it stopped before it knew the outcome; sent again with the same Message-ID'))
+    where status = 'sending' and claimed_by is distinct from ${ctx.env.runnerId}`);
+}
+
 export interface Delivered {
   id: string;
   userId: string | null;
@@ -144,7 +164,7 @@ export async function deliverMail(
   const limit = "ids" in which ? which.ids.length : (which.limit ?? 500);
   // A claim lasts as long as its round can take at the transport's pace: never so short that another
   // process takes a message over while this one is still sending it.
-  const claimSeconds = 120 + (transport.pace ? Math.ceil((2 * limit) / transport.pace) : 0);
+  const claimSeconds = claimBaseSeconds() + (transport.pace ? Math.ceil((2 * limit) / transport.pace) : 0);
   const claimed = await rows<Claimed>(
     ctx.db,
     sql`update mail_messages m set status = 'sending', claimed_by = ${ctx.env.runnerId},
@@ -365,9 +385,14 @@ export async function mailIdle(env: AppEnv, timeoutMs = 120_000): Promise<void> 
 export function startMailWorker(ctx: { db: Ctx["db"]; env: AppEnv }, intervalMs = 1000): { stop(): Promise<void> } {
   let busy: Promise<unknown> | undefined;
   let stopped = false;
+  let released = false;
   const tick = () => {
     if (busy || stopped) return;
     busy = (async () => {
+      if (!released) {
+        await releaseDeadClaims(ctx);
+        released = true;
+      }
       for (let round = 0; round < 1000 && !stopped; round++) {
         const done = await deliverMail(ctx, { due: true, limit: COURIER_CHUNK });
         if (done.length < COURIER_CHUNK) break;
