@@ -235,7 +235,7 @@ describeSmtp("a Callplane process killed with SIGKILL in the middle of deliverin
     const openStore = () =>
       openRuntime(
         db
-          ? { databaseUrl: db.url, outboxDir: path.join(dir, "outbox") }
+          ? { databaseUrl: db.url, outboxDir: path.join(dir, "outbox"), pinKeyFile: path.join(dir, ".callplane", "pin.key") }
           : { dataDir: path.join(dir, ".callplane"), outboxDir: path.join(dir, "outbox") },
       );
     let restarts = 0;

@@ -10,6 +10,8 @@ import DashboardPage from "./pages/DashboardPage.tsx";
 import JobPage from "./pages/JobPage.tsx";
 import JobsPage from "./pages/JobsPage.tsx";
 import LicencesPage from "./pages/LicencesPage.tsx";
+import MailMessagePage from "./pages/MailMessagePage.tsx";
+import MailPage from "./pages/MailPage.tsx";
 import SignInPage from "./pages/SignInPage.tsx";
 import SyncPage from "./pages/SyncPage.tsx";
 import UserPage from "./pages/UserPage.tsx";
@@ -32,6 +34,8 @@ const routes: RouteDef[] = [
   { path: "/conferencing", page: ConferencingPage, title: "Audio conferencing" },
   { path: "/jobs", page: JobsPage, title: "Bulk jobs" },
   { path: "/jobs/:id", page: JobPage, title: "Bulk job" },
+  { path: "/mail", page: MailPage, title: "Mail" },
+  { path: "/mail/:id", page: MailMessagePage, title: "Message" },
   { path: "/voice", page: VoicePage, title: "Voice" },
   { path: "/sync", page: SyncPage, title: "Directory sync" },
   { path: "/audit", page: AuditPage, title: "Audit log" },
@@ -44,6 +48,7 @@ const nav: { to: string; label: string; permission: Permission }[] = [
   { to: "/users", label: "Users", permission: "users.read" },
   { to: "/conferencing", label: "Audio conferencing", permission: "conferencing.read" },
   { to: "/jobs", label: "Bulk jobs", permission: "jobs.read" },
+  { to: "/mail", label: "Mail", permission: "conferencing.read" },
   { to: "/voice", label: "Voice", permission: "voice.read" },
   { to: "/sync", label: "Directory sync", permission: "audit.read" },
   { to: "/audit", label: "Audit log", permission: "audit.read" },

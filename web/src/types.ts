@@ -24,6 +24,7 @@ import type {
 } from "../../src/hybrid/hybrid.schemas.ts";
 import type { bulkReport, jobResult, jobView } from "../../src/jobs/jobs.schemas.ts";
 import type { skuView } from "../../src/licensing/licensing.routes.ts";
+import type { mailDetail, mailQueueView, mailRetried, mailView } from "../../src/notify/mail.schemas.ts";
 import type { policyView } from "../../src/voice/voice.schemas.ts";
 
 export type User = z.infer<typeof userView>;
@@ -52,6 +53,11 @@ export type UserMoveStart = z.infer<typeof bulkMoveStart>;
 export type Job = z.infer<typeof jobView>;
 export type JobResult = z.infer<typeof jobResult>;
 export type BulkReport = z.infer<typeof bulkReport>;
+export type Mail = z.infer<typeof mailView>;
+export type MailStatus = Mail["status"];
+export type MailDetail = z.infer<typeof mailDetail>;
+export type MailQueue = z.infer<typeof mailQueueView>;
+export type MailRetried = z.infer<typeof mailRetried>;
 
 /** The lifecycle states (InterpretedUserType) in the seed's order, with what each means. */
 export const lifecycleStates: { id: LifecycleState; label: string }[] = [

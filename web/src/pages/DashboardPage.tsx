@@ -1,4 +1,4 @@
-import { apiGet } from "../api.ts";
+import { apiGet, useSession } from "../api.ts";
 import { BarChart } from "../charts/BarChart.tsx";
 import { DonutChart } from "../charts/DonutChart.tsx";
 import { formatNumber } from "../charts/palette.ts";
@@ -6,8 +6,10 @@ import { StackedBars } from "../charts/StackedBars.tsx";
 import { jobKindLabel, lifecycleName } from "../dashboard/labels.ts";
 import { Load, When } from "../dashboard/load.tsx";
 import type { Dashboard, Job } from "../dashboard/types.ts";
+import { QueueFigures } from "../mail/MailStatusBadge.tsx";
 import { Link, withQuery } from "../router.tsx";
-import { Badge, PageHeader, useAsync } from "../ui.tsx";
+import type { MailQueue } from "../types.ts";
+import { type Async, Badge, fmt, PageHeader, useAsync } from "../ui.tsx";
 import "../dashboard/pages.css";
 
 function JobStatus({ job }: { job: Job }) {
@@ -82,10 +84,40 @@ function Figures({ d }: { d: Dashboard }) {
   );
 }
 
-function DashboardBody({ d }: { d: Dashboard }) {
+/** The mail outbox at a glance: what waits, what was sent, and failed messages in red. */
+function MailQueueCard({ state }: { state: Async<MailQueue | null> }) {
+  return (
+    <section className="card" aria-labelledby="dash-mail">
+      <h2 id="dash-mail">Mail to users</h2>
+      <Load state={state} what="the mail queue">
+        {(q) =>
+          q && (
+            <>
+              <QueueFigures queue={q} show={["queued", "deferred", "failed", "sent"]} label="Mail queue" />
+              {q.failed > 0 && (
+                <div className="error" role="alert">
+                  <span>
+                    {fmt.format(q.failed)} email{q.failed === 1 ? "" : "s"} to users could not be sent:{" "}
+                    <Link to={withQuery("/mail", { status: "failed" })}>see why</Link>.
+                  </span>
+                </div>
+              )}
+            </>
+          )
+        }
+      </Load>
+      <p>
+        <Link to="/mail">All messages</Link>
+      </p>
+    </section>
+  );
+}
+
+function DashboardBody({ d, mail }: { d: Dashboard; mail: Async<MailQueue | null> | null }) {
   return (
     <>
       <Figures d={d} />
+      {mail && <MailQueueCard state={mail} />}
       <div className="grid-2">
         <section className="card" aria-labelledby="dash-providers">
           <h2 id="dash-providers">Users by audio conferencing provider</h2>
@@ -164,16 +196,23 @@ function DashboardBody({ d }: { d: Dashboard }) {
 
 /** The tenant at a glance. */
 export default function DashboardPage() {
+  const session = useSession();
+  const readsMail = session.can("conferencing.read");
   const state = useAsync(() => apiGet<Dashboard>("/dashboard"), "dashboard");
+  const mail = useAsync(() => (readsMail ? apiGet<MailQueue>("/mail/queue") : Promise.resolve(null)), `mail-queue:${readsMail}`);
+  const refresh = () => {
+    state.reload();
+    mail.reload();
+  };
   return (
     <div className="page">
       <PageHeader title="Dashboard">
-        <button type="button" className="btn" onClick={state.reload} disabled={state.loading}>
+        <button type="button" className="btn" onClick={refresh} disabled={state.loading}>
           Refresh
         </button>
       </PageHeader>
       <Load state={state} what="the dashboard">
-        {(d) => <DashboardBody d={d} />}
+        {(d) => <DashboardBody d={d} mail={readsMail ? mail : null} />}
       </Load>
     </div>
   );

@@ -4,12 +4,14 @@ import { type FormEvent, useEffect, useState } from "react";
 import type { z } from "zod";
 import type { acpEntryView } from "../../../src/conferencing/conferencing.schemas.ts";
 import { ApiError, apiGet, apiSend, seg, useSession } from "../api.ts";
-import { Link } from "../router.tsx";
+import { MailTable } from "../mail/MailTable.tsx";
+import { Link, withQuery } from "../router.tsx";
 import type {
   Bridge,
   Checklist,
   DialIn,
   DialInChange,
+  Mail,
   MoveReportRow,
   OnlineVoiceChange,
   OnPremChange,
@@ -50,9 +52,41 @@ export default function UserPage({ id }: { id: string }) {
           <Conferencing user={user.data} version={version} onChange={refresh} />
           {user.data.provider.kind !== "microsoft" && <UserAcpSection user={user.data} version={version} onChange={refresh} />}
           <Voice user={user.data} version={version} onChange={refresh} />
+          <Messages user={user.data} version={version} />
         </>
       )}
     </div>
+  );
+}
+
+const MESSAGES_SHOWN = 20;
+
+/** The emails sent to this user about their dial-in, newest first, each linking to its message view. */
+function Messages({ user, version }: { user: User; version: number }) {
+  const session = useSession();
+  const canRead = session.can("conferencing.read");
+  const mail = useAsync(
+    () => (canRead ? apiGet<Mail[]>("/mail", { user: user.id, limit: MESSAGES_SHOWN + 1 }) : Promise.resolve([])),
+    `${user.id}:${version}`,
+  );
+  if (!canRead) return null;
+  const items = (mail.data ?? []).slice(0, MESSAGES_SHOWN);
+  const more = (mail.data?.length ?? 0) > MESSAGES_SHOWN;
+  return (
+    <section className="card" aria-labelledby="messages-h">
+      <h2 id="messages-h">Messages</h2>
+      {mail.loading && !mail.data && <Loading>Loading the messages…</Loading>}
+      <ErrorBox error={mail.error} retry={mail.reload} />
+      {mail.data?.length === 0 && <Empty>No emails were sent to this user.</Empty>}
+      {items.length > 0 && (
+        <MailTable items={items} showTo={false} caption={`The ${more ? `${MESSAGES_SHOWN} newest ` : ""}emails to ${user.displayName}`} />
+      )}
+      {more && (
+        <p>
+          <Link to={withQuery("/mail", { user: user.id })}>Every message to this user</Link>
+        </p>
+      )}
+    </section>
   );
 }
 
