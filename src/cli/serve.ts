@@ -60,9 +60,18 @@ export function registerServeCommand(program: Command): void {
           pinKeyFile: o.pinKeyFile,
           smtp: smtpSettings(o),
         });
-        if (runtime.env.mail?.describe.startsWith("eml:")) {
+        const mail = runtime.env.mail;
+        if (mail?.describe.startsWith("eml:")) {
           process.stderr.write(
-            `Emails are written as .eml files to ${runtime.env.outboxDir} (owner-only): they contain PINs. Give --smtp smtp://host:port to deliver them to users.\n`,
+            `WARNING: emails are not delivered: they are written as .eml files to ${runtime.env.outboxDir} (owner-only), and those files contain PINs. Give --smtp smtp://host:port (or CALLPLANE_SMTP_URL) to deliver them to users.\n`,
+          );
+        } else if (mail) {
+          // A mail server that is not there blocks nothing: messages wait in the outbox until it answers.
+          const check = await mail.verify();
+          process.stdout.write(
+            check.ok
+              ? `Delivering email to ${mail.describe}.\n`
+              : `WARNING: the mail server ${mail.describe} does not answer (${check.error}): emails are kept in the outbox and delivered once it does (\`callplane mail list --status deferred\`).\n`,
           );
         }
         // The outbox's worker: delivers what is due (retries, and what a process that queued it could not send).

@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
 import { AppError, atField } from "../core/errors.ts";
+import { isMailAddress } from "../notify/render.ts";
 import { rows } from "../store/db.ts";
 import { validatePinLength } from "./pin.ts";
 
@@ -61,8 +62,6 @@ export async function getConferencingSettings(ctx: Ctx): Promise<ConferencingSet
 
 export type SettingsPatch = Partial<ConferencingSettings>;
 
-const EMAIL = /^[^\s@]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
-
 const columns: Record<keyof ConferencingSettings, string> = {
   pinLength: "pin_length",
   automaticallySendEmailsToUsers: "automatically_send_emails_to_users",
@@ -86,10 +85,17 @@ export async function setConferencingSettings(ctx: Ctx, patch: SettingsPatch): P
       if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
     }
     next.pinLength = atField("body.pinLength", () => validatePinLength(next.pinLength));
-    if (next.sendEmailFromAddress !== null && !EMAIL.test(next.sendEmailFromAddress)) {
+    // The outbox's own rule for an address (one plain local@domain.tld), so a setting it accepts can be sent from.
+    if (next.sendEmailFromAddress !== null && !isMailAddress(next.sendEmailFromAddress)) {
       throw new AppError(
         "invalid_input",
-        `Send-email-from address "${next.sendEmailFromAddress}" is not an email address: give one such as conferencing@contoso.com.`,
+        `Send-email-from address "${next.sendEmailFromAddress.replace(/[\r\n]+/g, " ").slice(0, 200)}" is not an email address: give one plain address such as conferencing@contoso.com (no display name, spaces, line breaks or lists).`,
+      );
+    }
+    if (next.sendEmailFromDisplayName !== null && /[\r\n\t\0]/.test(next.sendEmailFromDisplayName)) {
+      throw new AppError(
+        "invalid_input",
+        "Send-email-from display name must be one line: remove the line breaks and tabs from --send-email-from-display-name.",
       );
     }
     if (next.sendEmailFromOverride && (!next.sendEmailFromAddress || !next.sendEmailFromDisplayName?.trim())) {

@@ -73,7 +73,7 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
     };
     const id = randomUUID();
     const problem = !isMailAddress(it.mail.to)
-      ? `${it.mail.to ? `"${it.mail.to.slice(0, 200)}" is not a mail address` : "The user has no mail address"}: set the user's address, then \`callplane mail retry ${id}\`.`
+      ? `${it.mail.to ? `"${it.mail.to.replace(/[\r\n]+/g, " ").slice(0, 200)}" is not a mail address` : "The user has no mail address"}: this message cannot be delivered, so give the user their details another way (the change itself is made).`
       : !isMailAddress(it.mail.from)
         ? `The From address "${it.mail.from.slice(0, 200)}" is not a mail address: fix the tenant's conferencing settings (send email from), then \`callplane mail retry ${id}\`.`
         : null;

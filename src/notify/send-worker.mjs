@@ -20,6 +20,8 @@ function classify(err) {
 const settings = workerData;
 let send;
 let close = () => undefined;
+// Whether the messages can go: the mail server greets (and takes the login), or the folder can be made.
+let verify = async () => mkdirSync(settings.dir, { recursive: true, mode: 0o700 });
 if (settings.kind === "smtp") {
   const transporter = nodemailer.createTransport(settings.options);
   send = async (mail) => {
@@ -31,21 +33,33 @@ if (settings.kind === "smtp") {
     }
   };
   close = () => transporter.close();
+  verify = () => transporter.verify();
 } else {
   const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" });
   const dir = settings.dir;
   send = async (mail) => {
     const name = `${mail.date.toISOString().replace(/[:.]/g, "-")}-${mail.messageId.replace(/[^a-zA-Z0-9-]/g, "")}.eml`;
+    const failed = (err) => ({
+      ok: false,
+      permanent: false,
+      error: `Could not write to the outbox folder ${dir}: ${err?.message ?? String(err)}`,
+    });
+    let message;
     try {
-      const info = await builder.sendMail({ ...mail, disableFileAccess: true, disableUrlAccess: true });
+      message = (await builder.sendMail({ ...mail, disableFileAccess: true, disableUrlAccess: true })).message;
+      // A file (not a folder) in the folder's place fails here, never passing for a message written.
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      return failed(err);
+    }
+    try {
       // Owner-only: the file holds the PIN. Named by the message's id, never by user data.
-      writeFileSync(path.join(dir, name), info.message, { mode: 0o600, flag: "wx" });
+      writeFileSync(path.join(dir, name), message, { mode: 0o600, flag: "wx" });
       return { ok: true, response: `written to ${path.join(dir, name)}` };
     } catch (err) {
-      // Written already by a process killed before it could record that: the same message, once.
+      // This very file, written by a process killed before it could record that: the same message, once.
       if (err && err.code === "EEXIST") return { ok: true, response: `already written to ${path.join(dir, name)}` };
-      return { ok: false, permanent: false, error: `Could not write to the outbox folder ${dir}: ${err?.message ?? String(err)}` };
+      return failed(err);
     }
   };
 }
@@ -54,6 +68,13 @@ parentPort.on("message", (m) => {
   if (m === "close") {
     close();
     parentPort.close();
+    return;
+  }
+  if (m.verify) {
+    verify().then(
+      () => parentPort.postMessage({ id: m.id, outcome: { ok: true, response: "the mail server answers" } }),
+      (err) => parentPort.postMessage({ id: m.id, outcome: classify(err) }),
+    );
     return;
   }
   send(m.mail).then(

@@ -11,6 +11,8 @@ export interface MailTransport {
   /** `smtp://host:port`, `smtps://…` or `eml:DIR`, for messages and the mail list. */
   describe: string;
   send(mail: RenderedMail): Promise<SendOutcome>;
+  /** Whether messages can go now: the mail server answers (and takes the login), or the folder can be written. */
+  verify(): Promise<SendOutcome>;
   /** Messages per second at most, when rate-limited: how long a delivery round's claim must last. */
   pace?: number;
   close(): void;
@@ -125,18 +127,20 @@ function threadedTransport(
     worker = w;
     return w;
   };
+  const ask = (m: { mail: RenderedMail } | { verify: true }): Promise<SendOutcome> => {
+    const w = start();
+    const id = nextId++;
+    return new Promise<SendOutcome>((resolve) => {
+      waiting.set(id, resolve);
+      w.ref();
+      w.postMessage({ id, ...m });
+    });
+  };
   return {
     describe,
     pace,
-    send(mail) {
-      const w = start();
-      const id = nextId++;
-      return new Promise<SendOutcome>((resolve) => {
-        waiting.set(id, resolve);
-        w.ref();
-        w.postMessage({ id, mail });
-      });
-    },
+    send: (mail) => ask({ mail }),
+    verify: () => ask({ verify: true }),
     close() {
       const w = worker;
       worker = undefined;
