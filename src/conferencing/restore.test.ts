@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   archivesOf,
   countOf,
+  emailsTo,
   expectAppError,
   expectNoPinHash,
   makeUser,
   newTenant,
   pinHashOf,
+  pinInEmail,
   type TenantFixture,
   tenantSnapshot,
 } from "../../test/support/fixtures.ts";
@@ -17,6 +19,7 @@ import { buildDemoTenant } from "../demo/demo.service.ts";
 import { getUser } from "../directory/users.service.ts";
 import { getJob } from "../jobs/jobs.service.ts";
 import { assignLicence, removeLicence } from "../licensing/licensing.service.ts";
+import { mailIdle } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
 import { disableDialIn, enableDialIn, getConferencingSummary, getDialIn, restoreUser, setDialIn } from "./dial-in.service.ts";
 import { moveUsersToMicrosoft } from "./move-to-microsoft.service.ts";
@@ -293,5 +296,55 @@ describe("audit log", () => {
     );
     expect(Number(r?.total)).toBeGreaterThan(100);
     expect(Number(r?.leaking)).toBe(0);
+  });
+});
+
+describe("the email an undo sends", () => {
+  it("tells a restored user their previous provider and details are back: a third party's numbers, or Microsoft's with their city", async () => {
+    const t = await newTenant(rt);
+    const user = await makeUser(t, "told", { provider: "InterCall" });
+    const entry = (await getUserAcp(t.ctx, user.userPrincipalName))[0];
+    const enabled = await enableDialIn(t.ctx, user.userPrincipalName, { replaceProvider: true });
+
+    const back = await restoreUser(t.ctx, user.userPrincipalName);
+    expect(back.mail).toMatchObject({ to: user.userPrincipalName, status: "sent", error: null });
+    expect(back.warning).toBeNull();
+    const [, told] = await emailsTo(rt, user.userPrincipalName);
+    expect(told).toMatch(/^Subject: Your previous audio conferencing details are back\r?$/m);
+    expect(told).toContain("your audio conferencing provider is InterCall again, with the details you had before");
+    if (entry?.tollNumber) expect(told).toContain(`InterCall toll number: ${entry.tollNumber}`);
+    expect(pinInEmail(told ?? "")).toBeUndefined();
+
+    // Undoing the undo: Microsoft's conference ID and numbers (with their place) are back, the PIN is not sent.
+    const again = await restoreUser(t.ctx, user.userPrincipalName);
+    expect(again.mail?.status).toBe("sent");
+    const last = (await emailsTo(rt, user.userPrincipalName)).at(-1) ?? "";
+    expect(last).toContain(`Conference ID: ${enabled.dialIn?.conferenceId}`);
+    expect(last).toMatch(/Dial-in number \(toll\): \+\d+ \([^)]+\)/);
+    expect(last).toContain("Your previous leader PIN works again.");
+    expect(pinInEmail(last)).toBeUndefined();
+  });
+
+  it("a restore job emails every user it puts back, and none when the tenant sends no emails", async () => {
+    const demo = await buildDemoTenant(rt.store.db, rt.env, { users: 120, seed: 77, name: "Undo Mail", domain: "undomail.example" });
+    const ctx = await rt.ctx(demo.tenant.id, "test");
+    const move = await moveUsersToMicrosoft(ctx, { fromProvider: "InterCall" }, { wait: true });
+    const moved = move.report?.summary.changed ?? 0;
+    expect(moved).toBeGreaterThan(0);
+    const undo = await restoreJob(ctx, move.job.id, { wait: true });
+    expect(undo.report?.summary.changed).toBe(moved);
+    await mailIdle(rt.env);
+    const [told] = await rows<{ n: number }>(
+      ctx.db,
+      sql`select count(*)::int as n from mail_messages where job_id = ${undo.job.id} and kind = 'dial-in.restored' and status = 'sent'`,
+    );
+    expect(told?.n).toBe(moved);
+
+    await setConferencingSettings(ctx, { automaticallySendEmailsToUsers: false });
+    const move2 = await moveUsersToMicrosoft(ctx, { fromProvider: "InterCall" }, { wait: true });
+    const undo2 = await restoreJob(ctx, move2.job.id, { wait: true });
+    expect(undo2.report?.summary.changed).toBe(moved);
+    const [quiet] = await rows<{ n: number }>(ctx.db, sql`select count(*)::int as n from mail_messages where job_id = ${undo2.job.id}`);
+    expect(quiet?.n).toBe(0);
   });
 });
