@@ -82,7 +82,6 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
       user_id: it.userId,
       job_id: it.jobId ?? null,
       kind: it.kind,
-      message_id: `<${id}@callplane>`,
       to_address: it.mail.to.slice(0, 320),
       subject: it.mail.subject.slice(0, 500),
       payload: seal(key, it.mail),
@@ -91,14 +90,15 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
       last_error: problem,
     };
   });
+  // One statement for the lot, and as little per row as can be: the Message-ID is the row's id, due now
+  // and the history are the columns' defaults (the history's first entry is the row's creation).
   await tx.db.execute(sql`
-    insert into mail_messages (id, tenant_id, user_id, job_id, kind, message_id, to_address, subject, payload, has_pin, status,
-                               last_error, next_attempt_at, history)
-    select x.id, ${tx.tenantId}::uuid, x.user_id, x.job_id, x.kind, x.message_id, x.to_address, x.subject, x.payload, x.has_pin,
-           x.status, x.last_error, now(),
-           jsonb_build_array(jsonb_build_object('at', now(), 'status', x.status, 'detail', coalesce(x.last_error, 'queued')))
+    insert into mail_messages (id, tenant_id, user_id, job_id, kind, to_address, subject, payload, has_pin, status, last_error, history)
+    select x.id, ${tx.tenantId}::uuid, x.user_id, x.job_id, x.kind, x.to_address, x.subject, x.payload, x.has_pin, x.status, x.last_error,
+           case when x.status = 'failed' then jsonb_build_array(jsonb_build_object('at', now(), 'status', 'failed', 'detail', x.last_error))
+                else '[]'::jsonb end
     from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb)
-      as x(id uuid, user_id uuid, job_id uuid, kind text, message_id text, to_address text, subject text, payload text,
+      as x(id uuid, user_id uuid, job_id uuid, kind text, to_address text, subject text, payload text,
            has_pin boolean, status text, last_error text)`);
   return payload.map((p) => p.id);
 }
@@ -114,13 +114,13 @@ function claimBaseSeconds(): number {
  * runner is one whose process was killed mid-send. It goes back to the queue now (it may have reached
  * the server: sent again, it carries the same Message-ID) rather than when its claim would run out.
  */
-async function releaseDeadClaims(ctx: { db: Ctx["db"]; env: AppEnv }): Promise<void> {
-  if (!ctx.env.exclusiveStore) return;
+async function releaseDeadClaims(ctx: { db: Ctx["db"]; env: AppEnv }, expiredOnly: boolean): Promise<void> {
+  if (!ctx.env.exclusiveStore && !expiredOnly) return;
   await ctx.db.execute(sql`
     update mail_messages set status = 'deferred', next_attempt_at = now(), claimed_by = null, claimed_until = null,
       history = history || jsonb_build_array(jsonb_build_object('at', now(), 'status', 'deferred',
         'detail', 'the process sending it stopped before it knew the outcome; sent again with the same Message-ID'))
-    where status = 'sending' and claimed_by is distinct from ${ctx.env.runnerId}`);
+    where status = 'sending' and ${expiredOnly ? sql`claimed_until < now()` : sql`claimed_by is distinct from ${ctx.env.runnerId}`}`);
 }
 
 export interface Delivered {
@@ -135,7 +135,6 @@ interface Claimed {
   id: string;
   user_id: string | null;
   to_address: string;
-  message_id: string;
   payload: string;
   has_pin: boolean;
   attempts: number;
@@ -159,7 +158,7 @@ export async function deliverMail(
       ? which.ids.length === 0
         ? undefined
         : sql`id in (select (jsonb_array_elements_text(${JSON.stringify(which.ids)}::jsonb))::uuid) and status in ('queued', 'deferred')`
-      : sql`((status in ('queued', 'deferred') and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now()))`;
+      : sql`status in ('queued', 'deferred') and next_attempt_at <= now()`;
   if (!claimable) return [];
   const limit = "ids" in which ? which.ids.length : (which.limit ?? 500);
   // A claim lasts as long as its round can take at the transport's pace: never so short that another
@@ -169,8 +168,8 @@ export async function deliverMail(
     ctx.db,
     sql`update mail_messages m set status = 'sending', claimed_by = ${ctx.env.runnerId},
           claimed_until = now() + make_interval(secs => ${claimSeconds}), attempts = m.attempts + 1
-        where m.id in (select id from mail_messages where ${claimable} order by created_at limit ${limit} for update skip locked)
-        returning m.id, m.user_id, m.to_address, m.message_id, m.payload, m.has_pin, m.attempts, m.created_at`,
+        where m.id in (select id from mail_messages where ${claimable} order by next_attempt_at limit ${limit} for update skip locked)
+        returning m.id, m.user_id, m.to_address, m.payload, m.has_pin, m.attempts, m.created_at`,
   );
   if (claimed.length === 0) return [];
   const key = outboxKey(ctx.env.pinKey);
@@ -205,7 +204,7 @@ export async function deliverMail(
       }
       let outcome: Awaited<ReturnType<typeof transport.send>>;
       try {
-        outcome = await transport.send(renderMail(mail, c.message_id.replace(/^<|>$/g, ""), new Date(c.created_at)));
+        outcome = await transport.send(renderMail(mail, `${c.id}@callplane`, new Date(c.created_at)));
       } catch (err) {
         outcome = { ok: false, permanent: true, error: err instanceof Error ? err.message : String(err) };
       }
@@ -389,14 +388,18 @@ export function startMailWorker(ctx: { db: Ctx["db"]; env: AppEnv }, intervalMs 
   const tick = () => {
     if (busy || stopped) return;
     busy = (async () => {
-      if (!released) {
-        await releaseDeadClaims(ctx);
-        released = true;
-      }
-      for (let round = 0; round < 1000 && !stopped; round++) {
-        const done = await deliverMail(ctx, { due: true, limit: COURIER_CHUNK });
-        if (done.length < COURIER_CHUNK) break;
-      }
+      // Claims a killed process left: at once on the embedded store (only this process can be sending),
+      // once they run out on PostgreSQL (another server may be sending them now).
+      await releaseDeadClaims(ctx, released);
+      released = true;
+      // Two rounds at a time: one's SQL overlaps the other's sending; claims keep them apart.
+      const rounds = async () => {
+        for (let round = 0; round < 1000 && !stopped; round++) {
+          const done = await deliverMail(ctx, { due: true, limit: COURIER_CHUNK });
+          if (done.length < COURIER_CHUNK) break;
+        }
+      };
+      await Promise.all([rounds(), rounds()]);
     })()
       .catch(report)
       .finally(() => {
@@ -446,7 +449,6 @@ export interface MailDetail extends MailView {
 
 interface MailRow {
   id: string;
-  message_id: string;
   kind: string;
   user_id: string | null;
   job_id: string | null;
@@ -465,7 +467,7 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 function toView(r: MailRow): MailView {
   return {
     id: r.id,
-    messageId: r.message_id,
+    messageId: `<${r.id}@callplane>`,
     kind: r.kind,
     userId: r.user_id,
     jobId: r.job_id,
@@ -493,7 +495,7 @@ export async function listMail(
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
   const result = await rows<MailRow>(
     ctx.db,
-    sql`select id, message_id, kind, user_id, job_id, to_address, subject, status, attempts, last_error, created_at, next_attempt_at, sent_at
+    sql`select id, kind, user_id, job_id, to_address, subject, status, attempts, last_error, created_at, next_attempt_at, sent_at
         from mail_messages where tenant_id = ${ctx.tenantId}
           ${q.status ? sql`and status = ${q.status}` : sql``}
           ${q.userId ? sql`and user_id = ${q.userId}` : sql``}
@@ -534,7 +536,8 @@ export async function getMail(ctx: Ctx, id: string): Promise<MailDetail> {
     tollNumber: mail.tollNumber,
     tollFreeNumber: mail.tollFreeNumber,
     hasPin: r.has_pin,
-    history: r.history,
+    // The first entry is the row's creation (not stored, to keep queuing a bulk job's messages cheap).
+    history: [{ at: new Date(r.created_at).toISOString(), status: "queued", detail: "queued" }, ...r.history],
   };
 }
 

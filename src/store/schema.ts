@@ -579,8 +579,6 @@ export const mailMessages = pgTable(
     jobId: uuid("job_id"),
     /** `dial-in.enabled`, `dial-in.changed`, `dial-in.pin-reset`, `dial-in.disabled`, `dial-in.restored`. */
     kind: text("kind").notNull(),
-    /** The Message-ID header, fixed when queued: a message sent twice after a crash carries the same one. */
-    messageId: text("message_id").notNull(),
     toAddress: text("to_address").notNull(),
     subject: text("subject").notNull(),
     /** The message's content, sealed. */
@@ -599,8 +597,10 @@ export const mailMessages = pgTable(
     sentAt: timestamp("sent_at", { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex("mail_messages_message_id").on(t.messageId),
-    index("mail_messages_due").on(t.nextAttemptAt).where(sql`status in ('queued', 'deferred', 'sending')`),
+    // The Message-ID header is `<id@callplane>`, fixed by the row's id: a message sent twice after a crash carries the same one.
+    // What a delivery round claims, in the order it claims it; and claims to take back once they run out.
+    index("mail_messages_due").on(t.nextAttemptAt).where(sql`status in ('queued', 'deferred')`),
+    index("mail_messages_claimed").on(t.claimedUntil).where(sql`status = 'sending'`),
     index("mail_messages_tenant_created").on(t.tenantId, t.createdAt),
     index("mail_messages_user").on(t.userId),
   ],
