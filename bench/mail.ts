@@ -212,7 +212,10 @@ async function childThroughput(store: StoreArg, smtpUrl: string, count: number, 
     const deliverMs = performance.now() - t;
     const cpu = cpuSince(cpu0);
     const status = await mailQueue(ctx);
-    const ids = await rows<{ message_id: string }>(runtime.store.db, sql`select message_id from mail_messages`);
+    const ids = await rows<{ message_id: string }>(
+      runtime.store.db,
+      sql`select '<' || id || '@callplane>' as message_id from mail_messages`,
+    );
     writeFileSync(idsFile, ids.map((r) => r.message_id).join("\n"));
     return { queued: count, enqueueMs, deliverMs, status, cpu };
   } finally {

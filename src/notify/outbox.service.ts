@@ -97,7 +97,7 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
     select x.id, ${tx.tenantId}::uuid, x.user_id, x.job_id, x.kind, x.to_address, x.subject, x.payload, x.has_pin, x.status, x.last_error,
            case when x.status = 'failed' then jsonb_build_array(jsonb_build_object('at', now(), 'status', 'failed', 'detail', x.last_error))
                 else '[]'::jsonb end
-    from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb)
+    from json_to_recordset(${JSON.stringify(payload)}::json)
       as x(id uuid, user_id uuid, job_id uuid, kind text, to_address text, subject text, payload text,
            has_pin boolean, status text, last_error text)`);
   return payload.map((p) => p.id);

@@ -278,7 +278,7 @@ describeSmtp("a Callplane process killed with SIGKILL in the middle of deliverin
       );
       const ids = await rows<{ message_id: string; to: string }>(
         rt2.store.db,
-        sql`select message_id, lower(to_address) as to from mail_messages`,
+        sql`select '<' || id || '@callplane>' as message_id, lower(to_address) as to from mail_messages`,
       );
       expect(r?.moved).toBeGreaterThan(2000);
       // One message per moved user, all sent.
