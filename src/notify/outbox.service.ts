@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import type { AppEnv, Ctx } from "../core/context.ts";
@@ -62,7 +62,9 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
     tx,
     items.flatMap((it) => [it.mail.tollNumber, it.mail.tollFreeNumber]),
   );
-  const payload = items.map((it0) => {
+  // Fresh random IVs for the whole batch in one draw: one per message, never reused.
+  const ivs = randomBytes(12 * items.length);
+  const payload = items.map((it0, n) => {
     const it = {
       ...it0,
       mail: {
@@ -84,7 +86,7 @@ export async function enqueueMail(tx: Ctx, items: Outgoing[]): Promise<string[]>
       kind: it.kind,
       to_address: it.mail.to.slice(0, 320),
       subject: it.mail.subject.slice(0, 500),
-      payload: seal(key, it.mail),
+      payload: seal(key, it.mail, ivs.subarray(12 * n, 12 * n + 12)),
       has_pin: it.mail.pin !== null,
       status: problem ? "failed" : "queued",
       last_error: problem,
