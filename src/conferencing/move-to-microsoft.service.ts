@@ -22,9 +22,9 @@ import { sendSoon } from "../notify/outbox.service.ts";
 import { rows } from "../store/db.ts";
 import { findBridge } from "./bridges.service.ts";
 import { ConferenceIdAllocator } from "./conference-id.ts";
+import { dialInMailSender } from "./dial-in.service.ts";
 import { applyEnables, type EnableWrite, loadEnableStates } from "./dial-in.writer.ts";
 import { decideEnable } from "./dial-in-decision.ts";
-import { mailSender } from "./dial-in-mail.ts";
 import { generatePin, hashPin } from "./pin.ts";
 import { findProvider } from "./providers.service.ts";
 import { getConferencingSettings } from "./settings.service.ts";
@@ -166,15 +166,14 @@ registerJobHandler({
     const bridgeName = typeof job.params.bridge === "string" ? job.params.bridge : undefined;
     const bridge = await findBridge(ctx, bridgeName);
     const settings = await getConferencingSettings(ctx);
-    const [tenant] = await rows<{ domain: string }>(ctx.db, sql`select domain from tenants where id = ${ctx.tenantId}`);
-    const sender = mailSender(settings, tenant?.domain ?? "localhost");
+    // Who the users' emails come from, or null when the move sends none (the rule every dial-in change uses).
+    const sender = await dialInMailSender(ctx, job.params.sendEmail === true);
     const held = await rows<{ conference_id: string }>(ctx.db, sql`select conference_id from dial_in_users where bridge_id = ${bridge.id}`);
     const allocator = new ConferenceIdAllocator(
       bridge.conferenceIdLength,
       held.map((h) => h.conference_id),
       cryptoRng,
     );
-    const sendMail = job.params.sendEmail === true || settings.automaticallySendEmailsToUsers;
     const rules = { replaceProvider: true, job: true, dryRun: job.dryRun };
     const seen = new Map<string, number>();
 
@@ -233,7 +232,7 @@ registerJobHandler({
         auditOperation: "conferencing.enable",
         auditAfter: "move",
         // Each user's email (new details and PIN) is queued with their change, in this transaction.
-        mail: sendMail ? sender : null,
+        mail: sender,
       });
       const mailIds = enabled.flatMap((e) => (e.mailId ? [e.mailId] : []));
       if (mailIds.length === 0) return { outcomes };

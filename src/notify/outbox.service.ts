@@ -112,17 +112,18 @@ function claimBaseSeconds(): number {
 }
 
 /**
- * On the embedded store only this process can be sending: a message left `sending` by another
- * runner is one whose process was killed mid-send. It goes back to the queue now (it may have reached
- * the server: sent again, it carries the same Message-ID) rather than when its claim would run out.
+ * Puts messages a sender left `sending` back in the queue: those whose claim ran out (`expired`: the
+ * sender is gone or too slow; several servers may share PostgreSQL), or, on the embedded store where
+ * only this process can be sending, every claim another runner holds (`others`: a process killed
+ * mid-send). Such a message may have reached the server: sent again, it carries the same Message-ID.
  */
-async function releaseDeadClaims(ctx: { db: Ctx["db"]; env: AppEnv }, expiredOnly: boolean): Promise<void> {
-  if (!ctx.env.exclusiveStore && !expiredOnly) return;
+async function releaseClaims(ctx: { db: Ctx["db"]; env: AppEnv }, which: "expired" | "others"): Promise<void> {
+  if (which === "others" && !ctx.env.exclusiveStore) return;
   await ctx.db.execute(sql`
     update mail_messages set status = 'deferred', next_attempt_at = now(), claimed_by = null, claimed_until = null,
       history = history || jsonb_build_array(jsonb_build_object('at', now(), 'status', 'deferred',
         'detail', 'the process sending it stopped before it knew the outcome; sent again with the same Message-ID'))
-    where status = 'sending' and ${expiredOnly ? sql`claimed_until < now()` : sql`claimed_by is distinct from ${ctx.env.runnerId}`}`);
+    where status = 'sending' and ${which === "expired" ? sql`claimed_until < now()` : sql`claimed_by is distinct from ${ctx.env.runnerId}`}`);
 }
 
 export interface Delivered {
@@ -392,7 +393,7 @@ export function startMailWorker(ctx: { db: Ctx["db"]; env: AppEnv }, intervalMs 
     busy = (async () => {
       // Claims a killed process left: at once on the embedded store (only this process can be sending),
       // once they run out on PostgreSQL (another server may be sending them now).
-      await releaseDeadClaims(ctx, released);
+      await releaseClaims(ctx, released ? "expired" : "others");
       released = true;
       // Two rounds at a time: one's SQL overlaps the other's sending; claims keep them apart.
       const rounds = async () => {

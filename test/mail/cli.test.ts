@@ -150,30 +150,22 @@ describeSmtp("the outbox from the command line", () => {
   }, 120_000);
 
   it("refuses a From address that is not one plain address, or a display name with a line break", async () => {
-    const list = await cli([
-      "conferencing",
-      "settings",
-      "set",
-      "--send-email-from-override",
-      "true",
-      "--send-email-from-address",
-      "Evil <evil@attacker.example>, alice@contoso.com",
-      "--send-email-from-display-name",
-      "Audio",
-    ]);
+    const setSender = (address: string, name: string) =>
+      cli([
+        "conferencing",
+        "settings",
+        "set",
+        "--send-email-from-override",
+        "true",
+        "--send-email-from-address",
+        address,
+        "--send-email-from-display-name",
+        name,
+      ]);
+    const list = await setSender("Evil <evil@attacker.example>, alice@contoso.com", "Audio");
     expect(list.code).toBe(2);
     expect(list.stderr).toContain("is not an email address: give one plain address such as conferencing@contoso.com");
-    const broken = await cli([
-      "conferencing",
-      "settings",
-      "set",
-      "--send-email-from-override",
-      "true",
-      "--send-email-from-address",
-      "conferencing@contoso.com",
-      "--send-email-from-display-name",
-      "Audio\nBcc: everyone@contoso.com",
-    ]);
+    const broken = await setSender("conferencing@contoso.com", "Audio\nBcc: everyone@contoso.com");
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain("Send-email-from display name must be one line");
   }, 60_000);

@@ -8,6 +8,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/jobs.service.ts";
+import { describeOnPostgres } from "../support/store.ts";
 import { killHard, type ServerProcess, sleep, spawnCli, startServe, throwawayDatabase } from "./support.ts";
 
 const PASSWORD = "Reliability-suite-only-1";
@@ -84,7 +85,7 @@ afterAll(async () => {
   if (figures.length) process.stdout.write(`node recovery: ${figures.join("; ")}\n`);
 });
 
-describe.runIf(process.env.DATABASE_URL)("two servers on one PostgreSQL (needs DATABASE_URL: runs in the PostgreSQL pass of CI)", () => {
+describeOnPostgres("two servers on one PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof throwawayDatabase>>;
   let sql: pg.Client;
   let a: ServerProcess;

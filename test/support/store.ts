@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { it } from "vitest";
+import { describe, it } from "vitest";
 import type { Ctx } from "../../src/core/context.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { assertNoSecretLeaked } from "./leak-watch.ts";
@@ -30,6 +30,15 @@ export interface TestRuntime extends Runtime {
 export function itOnPostgres(name: string, fn: () => Promise<void>, timeout?: number): void {
   if (process.env.DATABASE_URL) it(name, fn, timeout);
   else it.skip(`${name} — skipped: needs PostgreSQL (set DATABASE_URL; CI's PostgreSQL pass runs it)`, fn);
+}
+
+/** A block of tests that need PostgreSQL; elsewhere one skipped entry says why, in its name. */
+export function describeOnPostgres(name: string, fn: () => void): void {
+  if (process.env.DATABASE_URL) describe(name, fn);
+  else
+    describe(name, () => {
+      it.skip("— skipped: needs PostgreSQL (set DATABASE_URL; CI's PostgreSQL pass runs these tests)", () => undefined);
+    });
 }
 
 /** A throwaway database on the suite's PostgreSQL server (DATABASE_URL), dropped by `drop()`. */
