@@ -5,7 +5,10 @@ import { type GlobalOptions, interruptions, kv, run, table } from "../cli/cli.ts
 import type { ApiClient } from "../cli/client.ts";
 import type { BulkReport, JobResult, JobView } from "./jobs.service.ts";
 
-/** Follows a job until it ends, with a progress bar on stderr when it is a terminal. */
+/**
+ * Follows a job until it ends, with a progress bar on stderr when it is a terminal, and otherwise (a log,
+ * a script, a CI runner) one plain line on stderr each time its count of processed users moves on.
+ */
 export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions, label: string): Promise<JobView> {
   const bar =
     process.stderr.isTTY && !g.json
@@ -20,6 +23,13 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
       : undefined;
   let job = await api.call<JobView>("GET", `/jobs/${jobId}`);
   bar?.start(Math.max(job.total, 1), job.processed);
+  let said = -1;
+  const say = () => {
+    if (bar || job.processed === said) return;
+    said = job.processed;
+    process.stderr.write(`${label}: ${job.processed}/${job.total} users\n`);
+  };
+  say();
   // Ctrl-C (or SIGTERM), also one that came before following began: a remote job goes on in the server, so
   // stop following at once; a job run in this process finishes its batch first, unless a second signal insists.
   try {
@@ -34,6 +44,7 @@ export async function followJob(api: ApiClient, jobId: string, g: GlobalOptions,
       await new Promise((r) => setTimeout(r, job.total > 5000 ? 250 : 50));
       job = await api.call<JobView>("GET", `/jobs/${jobId}`);
       bar?.update(job.processed);
+      say();
       // A local job that was interrupted stops as pending with its error set.
       if (job.status === "pending" && job.error) break;
     }

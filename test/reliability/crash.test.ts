@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, rows } from "../../src/store/db.ts";
-import { killHard, runCli, seeded, sleep, spawnCli, throwawayDatabase } from "./support.ts";
+import { killHard, runCli, type Spawned, seeded, sleep, spawnCli, throwawayDatabase } from "./support.ts";
 
 const PIN_KEY = "9f1c2d3e4a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9f0a1b2c3d4e5f";
 const USERS = 16000;
@@ -86,6 +86,24 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
   });
 
   /**
+   * How far the running command has got, or null before its job runs. On PostgreSQL, the job's own
+   * progress (once this run has claimed it); on the embedded store, whose folder the command holds, the
+   * last progress line the command printed (one each time a batch commits).
+   */
+  async function progress(kind: string, spawnedAt: Date, run: Spawned): Promise<{ done: number; total: number } | null> {
+    if (target.kind === "postgres") {
+      const [job] = await target.query<{ processed: number; total: number }>(
+        "select processed, total from jobs where kind = $1 and not dry_run and status = 'running' and heartbeat_at >= $2",
+        [kind, spawnedAt.toISOString()],
+      );
+      return job ? { done: job.processed, total: job.total } : null;
+    }
+    const lines = [...run.output().matchAll(/^\w+: (\d+)\/(\d+) users$/gm)];
+    const last = lines[lines.length - 1];
+    return last ? { done: Number(last[1]), total: Number(last[2]) } : null;
+  }
+
+  /**
    * Runs the command, killing it with SIGKILL at up to `KILLS` random moments (fewer when a run ends
    * before its kill point); then runs it to its end.
    * On PostgreSQL a re-run may find the dead runner's lease still held: that must be a clear refusal
@@ -94,12 +112,13 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
   async function killAndRerun(
     args: string[],
   ): Promise<{ kills: number; midJob: number; refusals: number; last: { code: number | null; stdout: string } }> {
-    // Kill points are spread over the time the job's batches take here: from the end of a command's
-    // start-up (timed on `jobs list`) to the end of the same command's dry run (start-up, planning and
-    // every batch, without the writes), so they land inside the job on any machine and either store.
+    // Kill points follow the job's own progress (a random share of what is left, then a random moment
+    // into the next batch), so on any machine and either store they land before, between and inside
+    // batches. How far into a batch is bounded by the time the same command's dry run spends past its
+    // start-up (timed on `jobs list`): planning and every batch, without the writes.
     let t = Date.now();
     const list = await runCli(dir, ["jobs", "list", "--json", ...target.args], 120_000, target.env);
-    expect(list.code, list.stderr).toBe(0);
+    expect(list.code, list.stderr + list.stdout).toBe(0);
     const startup = Date.now() - t;
     t = Date.now();
     const dry = await runCli(dir, [...args, "--dry-run", ...target.args], 120_000, target.env);
@@ -108,34 +127,37 @@ describe.each(targets)("kill -9 during bulk jobs on %s", (kind) => {
     let kills = 0;
     let midJob = 0;
     let refusals = 0;
+    const jobKind = args[1] === "restore" ? "restore" : "move-to-microsoft";
     for (let attempt = 0; attempt < 40; attempt++) {
       const killing = kills < KILLS;
       const spawnedAt = new Date();
       const run = spawnCli(dir, [...args, ...target.args], target.env);
-      let delay = Math.round(startup + span * (0.1 + random() * 0.9));
+      // Where this kill lands: once a random share (0 to 75%) of the job's items is done, a random moment
+      // into the batch that follows (up to 80% of the time the last batch took), so kills fall before the
+      // first batch, between batches and inside them, on any machine and either store.
+      const share = random() * 0.75;
+      const fraction = random() * 0.8;
+      let delay = 0;
       let timer: NodeJS.Timeout | undefined;
       if (!killing) timer = setTimeout(() => run.child.kill("SIGKILL"), 120_000);
-      else if (target.kind === "postgres") {
-        // On PostgreSQL the job can be watched while the command runs: the kill lands a random moment
-        // into its batches, however long this machine takes to start the command (a loaded CI runner).
-        const kind = args[1] === "restore" ? "restore" : "move-to-microsoft";
-        const into = Math.round(span * random() * 0.9);
+      else {
         void (async () => {
-          const began = Date.now();
+          let seen: { done: number; at: number } | null = null;
+          let gap = Math.min(span, 500);
           while (run.child.exitCode === null && run.child.signalCode === null) {
-            const [job] = await target.query<{ n: number }>(
-              "select count(*)::int as n from jobs where kind = $1 and not dry_run and status = 'running' and heartbeat_at >= $2",
-              [kind, spawnedAt.toISOString()],
-            );
-            if ((job?.n ?? 0) > 0) {
-              delay = Date.now() - began + into;
+            const now = await progress(jobKind, spawnedAt, run);
+            if (now && seen && now.done !== seen.done) gap = Date.now() - seen.at;
+            if (now && (!seen || now.done !== seen.done)) seen = { done: now.done, at: Date.now() };
+            if (now && now.done >= Math.floor(share * now.total) && now.done < now.total) {
+              const into = Math.round(fraction * gap);
+              delay = Date.now() - spawnedAt.getTime() + into;
               timer = setTimeout(() => void killHard(run), into);
               return;
             }
             await sleep(20);
           }
         })();
-      } else timer = setTimeout(() => void killHard(run), delay);
+      }
       const ended = await run.done;
       clearTimeout(timer);
       if (ended.signal === "SIGKILL") {
