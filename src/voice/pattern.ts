@@ -449,7 +449,8 @@ class Parser {
 // ---------------------------------------------------------------------------------------------
 // Checks on the tree: program size, and the two shapes engines disagree on.
 
-function nullable(node: Node): boolean {
+/** Whether the node can match the empty string. */
+export function nullable(node: Node): boolean {
   switch (node.kind) {
     case "empty":
     case "begin":
@@ -764,6 +765,36 @@ export class CompiledPattern {
  * pattern, the reason and the fix.
  */
 export function compilePattern(source: string): CompiledPattern {
+  const { tree, groupCount } = parseChecked(source);
+  return new CompiledPattern(source, buildProgram(tree, groupCount));
+}
+
+/**
+ * The syntax tree of a pattern, for code that translates administrators' patterns to another
+ * engine's dialect (e.g. PCRE for Kamailio). Read only. `chars` holds its set as sorted inclusive
+ * UTF-16 code-unit ranges `[lo, hi, lo, hi, …]`; `repeat.max` is `Infinity` when unbounded;
+ * `group.capture` is the group number, 0 for `(?: )`; `start`/`end` index the source text.
+ */
+export type PatternNode = Node;
+
+/** A validated pattern's syntax tree and number of capturing groups. */
+export interface ParsedPattern {
+  readonly source: string;
+  readonly tree: PatternNode;
+  readonly groupCount: number;
+}
+
+/**
+ * Parses and validates a pattern exactly as `compilePattern` does (same errors: AppError
+ * `invalid_input` naming the reason and the fix) and returns its syntax tree.
+ */
+export function parsePatternTree(source: string): ParsedPattern {
+  const { tree, groupCount } = parseChecked(source);
+  return { source, tree, groupCount };
+}
+
+/** The checks of `compilePattern`, once: the tree of a valid pattern, or an AppError. */
+function parseChecked(source: string): { tree: Node; groupCount: number } {
   if (source.length === 0) {
     throw invalidPattern(
       source,
@@ -789,7 +820,7 @@ export function compilePattern(source: string): CompiledPattern {
     );
   }
   check(source, tree, false, false);
-  return new CompiledPattern(source, buildProgram(tree, parser.groupCount));
+  return { tree, groupCount: parser.groupCount };
 }
 
 // ---------------------------------------------------------------------------------------------
