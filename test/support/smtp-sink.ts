@@ -7,14 +7,13 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, it } from "vitest";
+import { describeNeeding, inCi } from "./required.ts";
 
 /** Debian's Python: the `python3` on PATH may be another installation, without Debian's modules. */
 const python = "/usr/bin/python3";
 const supportDir = path.dirname(fileURLToPath(import.meta.url));
 const host = "127.0.0.1";
 const readyTimeoutMs = 15_000;
-const inCi = process.env.CI === "true" || process.env.CI === "1";
 
 export type SmtpSinkMode = "accept" | "defer";
 
@@ -89,22 +88,7 @@ export function smtpSinkAvailable(): boolean {
  * CI=true and is skipped elsewhere with a message saying how to install it.
  */
 export function describeSmtp(name: string, fn: () => void): void {
-  const why = smtpSinkMissing();
-  if (why === null) {
-    describe(name, fn);
-    return;
-  }
-  if (inCi) {
-    // A failing test of its own: a failed beforeAll would only show the suite's tests as skipped.
-    describe(name, () => {
-      it("needs python3-aiosmtpd", () => {
-        throw new Error(`The SMTP tests must run under CI, but ${why}`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\nSkipping the SMTP tests "${name}": ${why}\n`);
-  describe.skip(`${name} — skipped: ${why}`, fn);
+  describeNeeding("python3-aiosmtpd", smtpSinkMissing(), name, fn);
 }
 
 // A server must not outlive the test process, however the test ends.
