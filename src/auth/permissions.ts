@@ -176,6 +176,12 @@ export const routePermissions: Record<string, RouteAccess> = {
   "POST /api/v1/voice/test/normalization-rule": "voice.read",
   "POST /api/v1/voice/test/voice-route": "voice.read",
   "POST /api/v1/voice/test/route": "voice.read",
+  "GET /api/v1/voice/proxies": "voice.read",
+  "POST /api/v1/voice/proxies": "voice.write",
+  "DELETE /api/v1/voice/proxies/:name": "voice.write",
+  "POST /api/v1/voice/publish": "voice.write",
+  "GET /api/v1/voice/publish/status": "voice.read",
+  "GET /api/v1/kamailio/config": "voice.read",
 
   // Hybrid voice: the directory mirror, on-premises and online voice settings, moves
   "POST /api/v1/directory/import": "directory.write",

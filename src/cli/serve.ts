@@ -9,6 +9,7 @@ import { startMailWorker } from "../notify/outbox.service.ts";
 import type { SmtpSettings } from "../notify/transport.ts";
 import { openRuntime } from "../runtime.ts";
 import { listTenants } from "../tenancy/tenant.service.ts";
+import { catchUpProxies, catchUpSeconds, tenantsWithProxies } from "../voice/kamailio/publish.service.ts";
 import { globals, int, printError } from "./cli.ts";
 
 export function registerServeCommand(program: Command): void {
@@ -117,6 +118,26 @@ export function registerServeCommand(program: Command): void {
         void recover();
         const sweeper = setInterval(recover, Math.max(1000, (leaseSeconds() * 1000) / 2));
         sweeper.unref();
+        // SIP proxies that missed a publish (down, or restarted with other tables) are brought to the latest
+        // generation when they answer again.
+        let catchingUp = false;
+        const catchUp = async () => {
+          if (catchingUp) return;
+          catchingUp = true;
+          try {
+            for (const tenantId of await tenantsWithProxies(runtime.store.db)) {
+              const done = await catchUpProxies(await runtime.ctx(tenantId, "system:sip-catch-up", "sip-catch-up")).catch(() => []);
+              for (const p of done.filter((d) => d.ok))
+                process.stdout.write(`SIP proxy ${p.name} brought to generation ${p.generation}.\n`);
+            }
+          } catch (err) {
+            process.stderr.write(`callplane: checking the SIP proxies failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          } finally {
+            catchingUp = false;
+          }
+        };
+        const proxyWatch = setInterval(() => void catchUp(), catchUpSeconds() * 1000);
+        proxyWatch.unref();
         process.stdout.write(
           `Callplane is listening on ${address} (store: ${runtime.store.kind} ${runtime.store.location}).\n` +
             `API: ${address}/api/v1   OpenAPI: ${address}/api/openapi.json\n` +
@@ -140,6 +161,7 @@ export function registerServeCommand(program: Command): void {
         const stop = async () => {
           process.stdout.write("Stopping: letting running jobs finish their batch…\n");
           clearInterval(sweeper);
+          clearInterval(proxyWatch);
           await mailWorker.stop();
           await stopRunningJobs();
           await app.close();

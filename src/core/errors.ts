@@ -31,6 +31,7 @@ export const errorCodes = {
   tenant_required: { status: 400, exit: 2 },
   job_not_resumable: { status: 409, exit: 2 },
   job_claimed: { status: 409, exit: 2 },
+  publish_in_progress: { status: 409, exit: 2 },
   cloud_only_user: { status: 409, exit: 2 },
   on_premises_authority: { status: 409, exit: 2 },
   already_enabled: { status: 409, exit: 2 },

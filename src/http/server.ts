@@ -25,6 +25,7 @@ import { licensingRoutes } from "../licensing/licensing.routes.ts";
 import { mailRoutes } from "../notify/mail.routes.ts";
 import type { Runtime } from "../runtime.ts";
 import { tenantRoutes } from "../tenancy/tenant.routes.ts";
+import { publishRoutes } from "../voice/kamailio/publish.routes.ts";
 import { voiceRoutes } from "../voice/voice.routes.ts";
 import type { Api } from "./types.ts";
 import { registerWeb } from "./web.ts";
@@ -270,6 +271,7 @@ export async function buildServer(runtime: Runtime, opts: ServerOptions = {}): P
       licensingRoutes(api, ctxOf);
       conferencingRoutes(api, ctxOf);
       voiceRoutes(api, ctxOf);
+      publishRoutes(api, ctxOf);
       jobRoutes(api, ctxOf);
       auditRoutes(api, ctxOf);
       mailRoutes(api, ctxOf);

@@ -408,6 +408,11 @@ export const pstnGateways = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     fqdn: text("fqdn").notNull(),
+    /**
+     * Where the SIP proxy sends the gateway's calls (a host name or IP address), beside the FQDN that names
+     * it: a gateway can be reached where DNS has no entry for its FQDN. Null: the FQDN itself.
+     */
+    signalingAddress: text("signaling_address"),
     sipSignalingPort: integer("sip_signaling_port").notNull(),
     enabled: boolean("enabled").notNull().default(false),
     failoverTimeSeconds: integer("failover_time_seconds").notNull().default(10),
@@ -465,6 +470,60 @@ export const voiceRoutingPolicies = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex("voice_routing_policies_tenant_identity").on(t.tenantId, sql`lower(${t.identity})`)],
+);
+
+/**
+ * The SIP proxies (Kamailio) a tenant's voice routing is published to: each is reached over its JSON-RPC
+ * address and reads the tables Callplane writes into its data folder.
+ */
+export const sipProxies = pgTable(
+  "sip_proxies",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** `127.0.0.1:5080`: where Kamailio answers JSON-RPC over HTTP (xhttp + jsonrpcs, path /RPC). */
+    rpcAddress: text("rpc_address").notNull(),
+    /** The folder of db_text tables the proxy reads (its `db_url` is `text://` this folder). */
+    dataDir: text("data_dir").notNull(),
+    /** The generation it was last brought to, and when; null before its first publish. */
+    generation: integer("generation"),
+    /** Which of its two table slots that generation is in: the next publish writes the other one. */
+    slot: integer("slot"),
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+    /** Why the last publish to it failed (it keeps its previous generation), or null. */
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("sip_proxies_tenant_name").on(t.tenantId, sql`lower(${t.name})`)],
+);
+
+/**
+ * Each publish of a tenant's voice routing: a numbered generation with what it holds (the compiled tables,
+ * so it can be published again by a rollback), who published it and what changed.
+ */
+export const voicePublications = pgTable(
+  "voice_publications",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    generation: integer("generation").notNull(),
+    actor: text("actor").notNull(),
+    /** The generation it put back, when it was a rollback. */
+    rollbackOf: integer("rollback_of"),
+    /** SHA-256 of the compiled tables: equal hashes route alike. */
+    contentHash: text("content_hash").notNull(),
+    /** Counts (users, dial plans, rules, usages, routes, gateways, policies) and what changed since the previous one. */
+    summary: jsonb("summary").notNull(),
+    /** The compiled generation in slot 0's numbering (dial plan rows, routing and user keys, index → name maps). */
+    artifacts: jsonb("artifacts").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("voice_publications_tenant_generation").on(t.tenantId, t.generation)],
 );
 
 /** Dial plans at global, site or user (tag) scope. */

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { bool, int, kv, list, run, table } from "../cli/cli.ts";
 import type { DialPlanView, NormalizationRuleView, RuleChange } from "./dial-plans.service.ts";
+import { registerPublishCommands } from "./kamailio/publish.commands.ts";
 import type { DialPlanTest, RouteTest, RuleTest, VoiceRouteTest } from "./test-tools.service.ts";
 import type { Gateway, Policy, Route, RouteChange } from "./voice.service.ts";
 
@@ -17,6 +18,7 @@ const usagesText = (r: { usages: string[] }) =>
 const gatewayText = (g: Gateway) =>
   kv({
     Identity: g.identity,
+    "Signalling address": g.signalingAddress ?? `${g.fqdn} (the FQDN)`,
     "SIP signaling port": g.sipSignalingPort,
     Enabled: g.enabled,
     "Failover time (s)": g.failoverTimeSeconds,
@@ -88,6 +90,7 @@ function routeBody(o: Record<string, unknown>): Record<string, unknown> {
 
 function gatewayOptions(cmd: Command): Command {
   return cmd
+    .option("--signaling-address <host>", 'host name or IP address the SIP proxy sends calls to (default: the FQDN; "" clears it)')
     .option("--enabled <bool>", "default false", bool)
     .option("--failover-time-seconds <n>", "default 10", int)
     .option("--failover-response-codes <codes>", 'default "408,503,504"')
@@ -99,6 +102,7 @@ function gatewayOptions(cmd: Command): Command {
 
 function gatewayBody(o: Record<string, unknown>): Record<string, unknown> {
   return {
+    signalingAddress: o.signalingAddress,
     sipSignalingPort: o.sipSignalingPort,
     enabled: o.enabled,
     failoverTimeSeconds: o.failoverTimeSeconds,
@@ -165,7 +169,10 @@ function routeTestText(t: RouteTest): string {
 export function registerVoiceCommands(program: Command): void {
   const voice = program
     .command("voice")
-    .description("Outbound voice routing: PSTN usages, gateways, routes, policies, dial plans and the test tools");
+    .description(
+      "Outbound voice routing: PSTN usages, gateways, routes, policies, dial plans, the test tools, and publishing to SIP proxies",
+    );
+  registerPublishCommands(program, voice);
 
   // PSTN usages
   const usages = voice.command("usages").description("PSTN usages: one ordered list per tenant (Set-CsPstnUsage)");

@@ -21,6 +21,7 @@ export const usageChange = z.strictObject({
 export const gatewayView = z.object({
   identity: z.string(),
   fqdn: z.string(),
+  signalingAddress: z.string().nullable().describe("where the SIP proxy sends its calls; null: the FQDN"),
   sipSignalingPort: z.number(),
   enabled: z.boolean(),
   failoverTimeSeconds: z.number(),
@@ -32,6 +33,12 @@ export const gatewayView = z.object({
 });
 
 const gatewayFields = {
+  signalingAddress: z
+    .string()
+    .max(300)
+    .nullable()
+    .optional()
+    .describe("host name or IP address the SIP proxy sends calls to, without a port; null or empty: the FQDN"),
   enabled: z.boolean().optional(),
   failoverTimeSeconds: z.number().int().optional(),
   failoverResponseCodes: z.string().max(200).optional().describe('e.g. "408,503,504"'),

@@ -114,6 +114,7 @@ describe("PSTN gateways (New-CsOnlinePSTNGateway)", () => {
     expect(g).toEqual({
       identity: "sbc1.contoso.com",
       fqdn: "sbc1.contoso.com",
+      signalingAddress: null,
       sipSignalingPort: 5061,
       enabled: false,
       failoverTimeSeconds: 10,
@@ -137,10 +138,23 @@ describe("PSTN gateways (New-CsOnlinePSTNGateway)", () => {
     [{ fqdn: "sbc.contoso.com", sipSignalingPort: 0 }, "SipSignalingPort 0 is out of range"],
     [{ fqdn: "sbc.contoso.com", sipSignalingPort: 65536 }, "SipSignalingPort 65536 is out of range"],
     [{ fqdn: "sbc.contoso.com", sipSignalingPort: 5061, failoverResponseCodes: "408,5x3" }, '"5x3" is not a SIP response code'],
+    [{ fqdn: "sbc.contoso.com", sipSignalingPort: 5061, signalingAddress: "10.0.0.5:5061" }, "without a port"],
+    [{ fqdn: "sbc.contoso.com", sipSignalingPort: 5061, signalingAddress: "300.1.2.3" }, "is not a signalling address"],
+    [{ fqdn: "sbc.contoso.com", sipSignalingPort: 5061, signalingAddress: "sbc one" }, "is not a signalling address"],
   ])("rejects %j", async (input, message) => {
     const t = await tenant();
     await expectAppError(createGateway(t.ctx, input), "invalid_input", message);
     expect(await voiceSnapshot(t.ctx)).toMatchObject({ gateways: [] });
+  });
+
+  it("keeps a signalling address beside the FQDN (host, IPv4 or bracketed IPv6), and clears it back to the FQDN", async () => {
+    const t = await tenant();
+    const g = await createGateway(t.ctx, { fqdn: "sbc2.contoso.com", sipSignalingPort: 5060, signalingAddress: " 127.0.0.1 " });
+    expect(g.signalingAddress).toBe("127.0.0.1");
+    expect((await setGateway(t.ctx, "sbc2.contoso.com", { signalingAddress: "[2001:DB8::5]" })).signalingAddress).toBe("[2001:db8::5]");
+    expect((await setGateway(t.ctx, "sbc2.contoso.com", { signalingAddress: "SBC2.internal" })).signalingAddress).toBe("sbc2.internal");
+    expect((await setGateway(t.ctx, "sbc2.contoso.com", { enabled: true })).signalingAddress).toBe("sbc2.internal");
+    expect((await setGateway(t.ctx, "sbc2.contoso.com", { signalingAddress: "" })).signalingAddress).toBeNull();
   });
 
   it("refuses to remove a gateway a route uses, then removes it once free", async () => {

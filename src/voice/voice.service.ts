@@ -4,6 +4,7 @@
  * their online twins). Every change runs in one transaction with its audit event; a refused change
  * writes nothing.
  */
+import { isIP } from "node:net";
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.service.ts";
 import { type Ctx, inTransaction } from "../core/context.ts";
@@ -281,6 +282,8 @@ export async function removePstnUsage(ctx: Ctx, name: string): Promise<string[]>
 export interface Gateway {
   identity: string;
   fqdn: string;
+  /** Where the SIP proxy sends this gateway's calls (host name or IP address); null: the FQDN. */
+  signalingAddress: string | null;
   sipSignalingPort: number;
   enabled: boolean;
   failoverTimeSeconds: number;
@@ -294,6 +297,7 @@ export interface Gateway {
 interface GatewayRow {
   id: string;
   fqdn: string;
+  signaling_address: string | null;
   sip_signaling_port: number;
   enabled: boolean;
   failover_time_seconds: number;
@@ -308,6 +312,7 @@ function toGateway(r: GatewayRow): Gateway {
   return {
     identity: r.fqdn,
     fqdn: r.fqdn,
+    signalingAddress: r.signaling_address,
     sipSignalingPort: r.sip_signaling_port,
     enabled: r.enabled,
     failoverTimeSeconds: r.failover_time_seconds,
@@ -333,6 +338,30 @@ export function cleanFqdn(value: string): string {
     throw new AppError("invalid_input", `"${value.trim()}" is not a fully qualified domain name: give one such as sbc1.contoso.com.`);
   }
   return fqdn;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOST_LABELS = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * A gateway's signalling address: a host name, an IPv4 address or a bracketed IPv6 address, without a port
+ * (the port is SipSignalingPort). Empty: none (the FQDN is used). Stored in lower case.
+ */
+export function cleanSignalingAddress(value: string | null): string | null {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "") return null;
+  const fix =
+    "give a host name or an IP address without a port, e.g. 10.0.0.5, sbc1.internal or [2001:db8::5] (the port is SipSignalingPort)";
+  if (v.length > 255)
+    throw new AppError("invalid_input", `The signalling address is ${v.length} characters long: ${fix}.`, [
+      { path: "signalingAddress", message: `not a signalling address: ${fix}` },
+    ]);
+  const v6 = /^\[([0-9a-f:.]+)\]$/.exec(v);
+  if (v6?.[1] && isIP(v6[1]) === 6) return v;
+  if (IPV4.test(v) || (!/^\d+(\.\d+)*$/.test(v) && HOST_LABELS.test(v))) return v;
+  throw new AppError("invalid_input", `"${value?.trim()}" is not a signalling address: ${fix}.`, [
+    { path: "signalingAddress", message: `not a signalling address: ${fix}` },
+  ]);
 }
 
 /** Failover response codes: a comma-separated list of SIP codes 100–699, stored as "408,503,504". */
@@ -362,6 +391,7 @@ function checkRange(label: string, value: number | null | undefined, lo: number,
 
 export interface GatewayInput {
   fqdn: string;
+  signalingAddress?: string | null;
   sipSignalingPort: number;
   enabled?: boolean;
   failoverTimeSeconds?: number;
@@ -409,13 +439,14 @@ export async function createGateway(ctx: Ctx, input: GatewayInput): Promise<Gate
     throw new AppError("invalid_input", "SipSignalingPort is required: give the port the SBC listens on, 1–65535.");
   checkGatewayNumbers(input);
   const codes = cleanFailoverCodes(input.failoverResponseCodes ?? "408,503,504");
+  const address = cleanSignalingAddress(input.signalingAddress ?? null);
   return inTransaction(ctx, async (tx) => {
     await lockVoiceConfig(tx);
     if (await findGatewayRow(tx, fqdn))
       throw new AppError("duplicate", `A PSTN gateway ${fqdn} already exists: change it with \`callplane voice gateways set ${fqdn}\`.`);
-    await tx.db.execute(sql`insert into pstn_gateways (tenant_id, fqdn, sip_signaling_port, enabled, failover_time_seconds, failover_response_codes,
-        send_sip_options, forward_pai, media_bypass, max_concurrent_sessions)
-      values (${tx.tenantId}, ${fqdn}, ${input.sipSignalingPort}, ${input.enabled ?? false}, ${input.failoverTimeSeconds ?? 10}, ${codes},
+    await tx.db.execute(sql`insert into pstn_gateways (tenant_id, fqdn, signaling_address, sip_signaling_port, enabled, failover_time_seconds,
+        failover_response_codes, send_sip_options, forward_pai, media_bypass, max_concurrent_sessions)
+      values (${tx.tenantId}, ${fqdn}, ${address}, ${input.sipSignalingPort}, ${input.enabled ?? false}, ${input.failoverTimeSeconds ?? 10}, ${codes},
         ${input.sendSipOptions ?? true}, ${input.forwardPai ?? false}, ${input.mediaBypass ?? false}, ${input.maxConcurrentSessions ?? null})`);
     const after = await getGateway(tx, fqdn);
     await recordAudit(tx, [{ operation: "pstn-gateway.create", targetType: "pstn-gateway", targetId: fqdn, after }]);
@@ -427,11 +458,13 @@ export async function createGateway(ctx: Ctx, input: GatewayInput): Promise<Gate
 export async function setGateway(ctx: Ctx, identity: string, patch: GatewayPatch): Promise<Gateway> {
   checkGatewayNumbers(patch);
   const codes = patch.failoverResponseCodes === undefined ? undefined : cleanFailoverCodes(patch.failoverResponseCodes);
+  const address = patch.signalingAddress === undefined ? undefined : cleanSignalingAddress(patch.signalingAddress);
   return inTransaction(ctx, async (tx) => {
     await lockVoiceConfig(tx);
     const before = await getGateway(tx, identity);
     const next: Gateway = {
       ...before,
+      signalingAddress: address === undefined ? before.signalingAddress : address,
       sipSignalingPort: patch.sipSignalingPort ?? before.sipSignalingPort,
       enabled: patch.enabled ?? before.enabled,
       failoverTimeSeconds: patch.failoverTimeSeconds ?? before.failoverTimeSeconds,
@@ -441,7 +474,8 @@ export async function setGateway(ctx: Ctx, identity: string, patch: GatewayPatch
       mediaBypass: patch.mediaBypass ?? before.mediaBypass,
       maxConcurrentSessions: patch.maxConcurrentSessions === undefined ? before.maxConcurrentSessions : patch.maxConcurrentSessions,
     };
-    await tx.db.execute(sql`update pstn_gateways set sip_signaling_port = ${next.sipSignalingPort}, enabled = ${next.enabled},
+    await tx.db.execute(sql`update pstn_gateways set signaling_address = ${next.signalingAddress},
+        sip_signaling_port = ${next.sipSignalingPort}, enabled = ${next.enabled},
         failover_time_seconds = ${next.failoverTimeSeconds}, failover_response_codes = ${next.failoverResponseCodes},
         send_sip_options = ${next.sendSipOptions}, forward_pai = ${next.forwardPai}, media_bypass = ${next.mediaBypass},
         max_concurrent_sessions = ${next.maxConcurrentSessions}

@@ -78,7 +78,13 @@ process.on("exit", () => {
  * are empty (calls get 503 until a generation is published). `-c` checks the config first. Resolves once
  * RPC `core.uptime` answers.
  */
-export async function startKamailio(options: { children?: number } = {}): Promise<KamailioInstance> {
+export async function startKamailio(
+  options: {
+    children?: number;
+    /** Writes the kamailio.cfg at `cfgPath` for these addresses and folders (e.g. with `callplane kamailio config`). */
+    writeConfig?: (o: { cfgPath: string; sipListen: string; rpcListen: string; dataDir: string; runDir: string }) => Promise<void> | void;
+  } = {},
+): Promise<KamailioInstance> {
   const why = kamailioMissing();
   if (why !== null) throw new Error(`Kamailio cannot start: ${why}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "callplane-kamailio-"));
@@ -107,16 +113,9 @@ export async function startKamailio(options: { children?: number } = {}): Promis
   for (let attempt = 1; ; attempt++) {
     sipPort = await freeUdpPort();
     rpcPort = await freeTcpPort();
-    writeFileSync(
-      cfgPath,
-      kamailioConfig({
-        sipListen: `${host}:${sipPort}`,
-        rpcListen: `${host}:${rpcPort}`,
-        dataDir,
-        runDir,
-        children: options.children ?? 2,
-      }),
-    );
+    const listen = { sipListen: `${host}:${sipPort}`, rpcListen: `${host}:${rpcPort}`, dataDir, runDir };
+    if (options.writeConfig) await options.writeConfig({ cfgPath, ...listen });
+    else writeFileSync(cfgPath, kamailioConfig({ ...listen, children: options.children ?? 2 }));
     try {
       checkConfig(cfgPath);
       await launch();

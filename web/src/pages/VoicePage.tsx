@@ -7,6 +7,7 @@ import { PageHeader, useAsync } from "../ui.tsx";
 import { DialPlansSection } from "../voice/DialPlansSection.tsx";
 import { GatewaysSection } from "../voice/GatewaysSection.tsx";
 import { PoliciesSection } from "../voice/PoliciesSection.tsx";
+import { PublishSection } from "../voice/PublishSection.tsx";
 import { RoutesSection } from "../voice/RoutesSection.tsx";
 import { RouteTester } from "../voice/RouteTester.tsx";
 import { type TabDef, Tabs } from "../voice/Tabs.tsx";
@@ -21,6 +22,7 @@ const TABS: TabDef[] = [
   { id: "gateways", label: "Gateways" },
   { id: "policies", label: "Routing policies" },
   { id: "dial-plans", label: "Dial plans" },
+  { id: "publish", label: "Publish" },
 ];
 
 interface VoiceConfig {
@@ -63,6 +65,7 @@ export default function VoicePage() {
             {tab === "gateways" ? <GatewaysSection gateways={c.gateways} onChanged={state.reload} /> : null}
             {tab === "policies" ? <PoliciesSection policies={c.policies} usages={c.usages} onChanged={state.reload} /> : null}
             {tab === "dial-plans" ? <DialPlansSection dialPlans={c.dialPlans} onChanged={state.reload} /> : null}
+            {tab === "publish" ? <PublishSection /> : null}
           </Tabs>
         )}
       </Load>

@@ -6,10 +6,19 @@ import { Badge } from "../ui.tsx";
 import { Check, Field, FormError, useApiForm, useEditableList, useFocusOnOpen } from "./forms.tsx";
 import type { Gateway } from "./types.ts";
 
-const FIELDS = ["fqdn", "sipSignalingPort", "enabled", "failoverTimeSeconds", "failoverResponseCodes", "maxConcurrentSessions"];
+const FIELDS = [
+  "fqdn",
+  "signalingAddress",
+  "sipSignalingPort",
+  "enabled",
+  "failoverTimeSeconds",
+  "failoverResponseCodes",
+  "maxConcurrentSessions",
+];
 
 interface Draft {
   fqdn: string;
+  signalingAddress: string;
   sipSignalingPort: string;
   enabled: boolean;
   failoverTimeSeconds: string;
@@ -25,6 +34,7 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
     editing
       ? {
           fqdn: editing.fqdn,
+          signalingAddress: editing.signalingAddress ?? "",
           sipSignalingPort: String(editing.sipSignalingPort),
           enabled: editing.enabled,
           failoverTimeSeconds: String(editing.failoverTimeSeconds),
@@ -33,6 +43,7 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
         }
       : {
           fqdn: "",
+          signalingAddress: "",
           sipSignalingPort: "5061",
           enabled: false,
           failoverTimeSeconds: "",
@@ -45,6 +56,7 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
 
   function submit(e: FormEvent) {
     const body = {
+      signalingAddress: d.signalingAddress.trim() === "" ? (editing ? null : undefined) : d.signalingAddress.trim(),
       sipSignalingPort: num(d.sipSignalingPort),
       enabled: d.enabled,
       failoverTimeSeconds: num(d.failoverTimeSeconds),
@@ -69,6 +81,13 @@ function GatewayForm({ editing, onDone, onCancel }: { editing: Gateway | null; o
             {(p) => <input {...p} type="text" required value={d.fqdn} onChange={(e) => set("fqdn", e.target.value)} />}
           </Field>
         )}
+        <Field
+          label="Signalling address"
+          error={errors.fields.signalingAddress}
+          hint="Host name or IP address the SIP proxy sends calls to, when DNS has no entry for the FQDN. Empty: the FQDN"
+        >
+          {(p) => <input {...p} type="text" value={d.signalingAddress} onChange={(e) => set("signalingAddress", e.target.value)} />}
+        </Field>
         <Field label="SIP signaling port" error={errors.fields.sipSignalingPort}>
           {(p) => <input {...p} type="number" value={d.sipSignalingPort} onChange={(e) => set("sipSignalingPort", e.target.value)} />}
         </Field>

@@ -26,3 +26,9 @@ export type RouteTest = z.infer<typeof routeTestView>;
 import type { userPage } from "../../../src/directory/users.schemas.ts";
 
 export type UserPage = z.infer<typeof userPage>;
+
+import type { proxyView, publishStatusView, publishView } from "../../../src/voice/kamailio/publish.schemas.ts";
+
+export type SipProxy = z.infer<typeof proxyView>;
+export type PublishResult = z.infer<typeof publishView>;
+export type PublishStatus = z.infer<typeof publishStatusView>;
