@@ -290,6 +290,34 @@ describeKamailio(
       }
     }, 120_000);
 
+    it("SIPp placing 50 calls/s through four publishes: no call fails, each is routed by the old or the new generation", async () => {
+      const calls: Call[] = Array.from({ length: 300 }, (_, i) => ({
+        caller: "+14255550101",
+        dialled: String(1000 + (i % 9000)).padStart(4, "0"),
+      }));
+      const running = placeCalls({ proxy: `${kam.host}:${kam.sipPort}`, calls, dir, name: "uac-load", rate: 50, timeoutMs: 60_000 });
+      const generations: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        await setRoute(ctx, "Redmond", { pstnGateways: [i % 2 ? "gwd.contoso.com" : "gwa.contoso.com"] });
+        generations.push((await publishVoice(ctx)).generation);
+      }
+      const results = await running;
+      expect(generations).toHaveLength(4);
+      const failed = results.filter((r) => !r.ok);
+      expect(failed).toEqual([]);
+      // Every call reached one of the two gateways the route had, with the number the Ext rule makes.
+      for (const [i, r] of results.entries()) {
+        expect(r.ok && ["gwa", "gwd"].includes(r.gw) && r.num === `+1425555${calls[i]?.dialled}`, JSON.stringify(r)).toBe(true);
+      }
+      // Both gateways took calls: the switches happened while calls were placed.
+      expect(new Set(results.map((r) => (r.ok ? r.gw : ""))).size).toBe(2);
+      // A publish asked for while another runs is refused at once, naming why; the first one goes through.
+      const both = await Promise.allSettled([publishVoice(ctx), publishVoice(ctx)]);
+      expect(both[0]).toMatchObject({ status: "fulfilled", value: { generation: 10 } });
+      expect(both[1]).toMatchObject({ status: "rejected", reason: { code: "publish_in_progress" } });
+    }, 120_000);
+
     it("refuses a rule Kamailio cannot run exactly, naming it, and publishes nothing", async () => {
       await createDialPlan(ctx, {
         identity: "Odd",
@@ -301,7 +329,7 @@ describeKamailio(
         sql`update users set tenant_dial_plan = 'Odd' where tenant_id = ${ctx.tenantId} and user_principal_name = 'frank@contoso.com'`,
       );
       await expectAppError(publishVoice(ctx), "invalid_input", "TenGroups");
-      expect((await publishStatus(ctx)).generation).toBe(5);
+      expect((await publishStatus(ctx)).generation).toBe(10);
     }, 60_000);
   },
   sippMissing(),
