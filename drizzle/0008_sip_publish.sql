@@ -20,6 +20,7 @@ CREATE TABLE "voice_publications" (
 	"content_hash" text NOT NULL,
 	"summary" jsonb NOT NULL,
 	"artifacts" jsonb NOT NULL,
+	"input" jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -28,6 +28,8 @@ function expectedRoles(method: string, url: string): Role[] | "public" | "anyone
   if (read) return all;
   // The test tools of voice routing change nothing: anyone who reads may use them.
   if (method === "POST" && path.startsWith("/voice/test/")) return all;
+  // So does the impact preview of a publish.
+  if (method === "POST" && path === "/voice/publish/plan") return all;
   if (path === "/conferencing/users/:identity/reset-pin") return ["global-admin", "conferencing-admin", "helpdesk"];
   if (path === "/conferencing/move-to-microsoft" || path === "/conferencing/restore-job") return ["global-admin", "conferencing-admin"];
   if (path.startsWith("/mail/")) return ["global-admin", "conferencing-admin"];

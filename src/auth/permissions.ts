@@ -180,6 +180,7 @@ export const routePermissions: Record<string, RouteAccess> = {
   "POST /api/v1/voice/proxies": "voice.write",
   "DELETE /api/v1/voice/proxies/:name": "voice.write",
   "POST /api/v1/voice/publish": "voice.write",
+  "POST /api/v1/voice/publish/plan": "voice.read",
   "GET /api/v1/voice/publish/status": "voice.read",
   "GET /api/v1/kamailio/config": "voice.read",
 

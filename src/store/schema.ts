@@ -521,6 +521,8 @@ export const voicePublications = pgTable(
     summary: jsonb("summary").notNull(),
     /** The compiled generation in slot 0's numbering (dial plan rows, routing and user keys, index → name maps). */
     artifacts: jsonb("artifacts").notNull(),
+    /** The configuration it was compiled from (what `voice publish --plan` compares the next one with). */
+    input: jsonb("input").notNull(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("voice_publications_tenant_generation").on(t.tenantId, t.generation)],

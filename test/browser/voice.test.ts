@@ -74,6 +74,35 @@ describeBrowser("voice, sync, audit and dashboard pages", () => {
     await screenshot(page, "voice-route-test");
   });
 
+  it("Publish tab: says nothing is published, previews the impact as the API counts it, and refuses a proxy address on its field", async () => {
+    await page.goto(`${ac.url}/voice?tab=publish`);
+    await page.getByRole("heading", { name: "Publish to SIP proxies" }).waitFor();
+    expect(await page.getByTestId("publish-summary").textContent()).toContain("Nothing has been published yet.");
+    expect(await page.getByText("No SIP proxy yet").count()).toBe(1);
+    await page.getByRole("button", { name: "Preview impact" }).click();
+    const plan = page.getByTestId("publish-plan");
+    await plan.waitFor();
+    const counted = (await apiChange("POST", "/voice/publish/plan", {})) as {
+      callers: number;
+      destinations: number;
+      changed: { routable: number };
+    };
+    const text = (await plan.textContent()) ?? "";
+    expect(text).toContain("Compared with nothing published yet");
+    expect(text).toContain(`${counted.callers.toLocaleString("en")} callers`);
+    expect(text).toContain(`${counted.destinations.toLocaleString("en")} calls`);
+    expect(text).toContain(`${counted.changed.routable.toLocaleString("en")}become routable`);
+    await screenshot(page, "voice-publish-plan");
+
+    await page.getByRole("button", { name: "New proxy" }).click();
+    await page.getByLabel("Name").fill("kamailio1");
+    await page.getByLabel("RPC address").fill("not an address");
+    await page.getByRole("button", { name: "Add proxy" }).click();
+    const field = page.getByLabel("RPC address");
+    await expect.poll(async () => (await field.getAttribute("aria-invalid")) ?? "").toBe("true");
+    expect(await api<unknown[]>("/voice/proxies")).toEqual([]);
+  });
+
   it("shows the API's refusal of a dangerous route pattern next to the pattern field, and stores nothing", async () => {
     await page.getByRole("tab", { name: "Voice routes" }).click();
     await page.getByRole("button", { name: "New route" }).click();

@@ -99,6 +99,15 @@ describeKamailio(
       await cli(["voice", "proxies", "add", "k1", "--rpc", kam.rpcAddress, "--data-dir", kam.dataDir]);
       const published = await json<{ generation: number; proxies: { name: string; ok: boolean }[] }>(["voice", "publish"]);
       expect(published).toMatchObject({ generation: 1, proxies: [{ name: "k1", ok: true }] });
+      // Nothing changed since: the impact preview finds every call routed as it is.
+      const plan = await json<{ liveGeneration: number; unchanged: number; destinations: number; changed: Record<string, number> }>([
+        "voice",
+        "publish",
+        "--plan",
+      ]);
+      expect(plan).toMatchObject({ liveGeneration: 1, changed: { unroutable: 0, routable: 0, route: 0, gateways: 0, number: 0 } });
+      expect(plan.unchanged).toBe(plan.destinations);
+      expect(plan.destinations).toBeGreaterThan(1000);
       const status = await cli(["voice", "publish", "--status"]);
       expect(status.stdout).toMatch(/Generation 1/);
       expect(status.stdout).toMatch(/k1\s+\S+\s+1\s+\d\s+\S+\s+in step/);

@@ -13,7 +13,14 @@ import { createUser } from "../../src/directory/users.service.ts";
 import { grantOnlineVoiceRoutingPolicy } from "../../src/hybrid/hybrid.service.ts";
 import { rows } from "../../src/store/db.ts";
 import { createDialPlan } from "../../src/voice/dial-plans.service.ts";
-import { addProxy, catchUpProxies, publishStatus, publishVoice, removeProxy } from "../../src/voice/kamailio/publish.service.ts";
+import {
+  addProxy,
+  catchUpProxies,
+  planPublish,
+  publishStatus,
+  publishVoice,
+  removeProxy,
+} from "../../src/voice/kamailio/publish.service.ts";
 import { testRoute } from "../../src/voice/test-tools.service.ts";
 import { addPstnUsage, createGateway, createPolicy, createRoute, setGateway, setPolicy, setRoute } from "../../src/voice/voice.service.ts";
 import { expectAppError, newTenant } from "../support/fixtures.ts";
@@ -193,6 +200,19 @@ describeKamailio(
       await grantOnlineVoiceRoutingPolicy(ctx, "bob@contoso.com", "Intl");
       await setRoute(ctx, "Redmond", { pstnGateways: ["gwd.contoso.com"] });
       expect((await publishStatus(ctx)).unpublishedChanges).toBe(true);
+      // The impact preview, before anything is published: Redmond calls change gateway, bob's long distance becomes routable.
+      const plan = await planPublish(ctx, { listed: [{ dialled: "2065550100", user: "bob@contoso.com" }] });
+      expect(plan.liveGeneration).toBe(1);
+      expect(plan.changed.gateways).toBeGreaterThan(0);
+      expect(plan.examples.gateways[0]).toMatchObject({
+        before: { gateways: ["gwa.contoso.com"] },
+        after: { gateways: ["gwd.contoso.com"] },
+      });
+      expect(plan.changed.routable).toBeGreaterThan(0);
+      expect(plan.examples.routable.every((e) => e.user === "bob@contoso.com" && e.before.route === null && e.after.route !== null)).toBe(
+        true,
+      );
+      expect((await publishStatus(ctx)).generation).toBe(1);
       const second = await publishVoice(ctx);
       expect(second.generation).toBe(2);
       // Bob calls as +14255550102, 14255550102 and bob (his SIP address): three keys changed.

@@ -1,8 +1,10 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { parse } from "csv-parse/sync";
 import { int, kv, run, table } from "../../cli/cli.ts";
+import { AppError } from "../../core/errors.ts";
 import { initDataDir } from "./dbtext.ts";
-import type { PublishResult, PublishStatus, SipProxy } from "./publish.service.ts";
+import type { PublishPlan, PublishResult, PublishStatus, SipProxy } from "./publish.service.ts";
 
 type Row = Record<string, unknown>;
 
@@ -63,6 +65,54 @@ function statusText(s: PublishStatus): string {
   return [head, changes, proxies].join("\n");
 }
 
+/** Dialled numbers from a CSV (a number column, optionally a user column) or one per line. */
+function readNumbers(file: string): { dialled: string; user?: string }[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new AppError("invalid_input", `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+  }
+  if (text.length > 2_000_000) throw new AppError("invalid_input", `${file} is over 2 MB: give a sample of at most 10,000 numbers.`);
+  const records = parse(text.replace(/^\uFEFF/, ""), { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
+  const head = (records[0] ?? []).map((h) => h.toLowerCase().replace(/[^a-z]/g, ""));
+  const numberCol = head.findIndex((h) =>
+    ["number", "dialled", "dialed", "dialednumber", "diallednumber", "callee", "to", "destination"].includes(h),
+  );
+  const userCol = head.findIndex((h) => ["user", "upn", "userprincipalname", "caller", "from"].includes(h));
+  const rows = numberCol >= 0 ? records.slice(1) : records;
+  return rows.map((r) => {
+    const dialled = (r[numberCol >= 0 ? numberCol : 0] ?? "").replace(/[\s().-]/g, "");
+    const user = userCol >= 0 ? r[userCol]?.trim() : undefined;
+    return user ? { dialled, user } : { dialled };
+  });
+}
+
+function planText(p: PublishPlan): string {
+  const kinds: [keyof PublishPlan["changed"], string][] = [
+    ["unroutable", "become unroutable"],
+    ["routable", "become routable"],
+    ["route", "change route"],
+    ["gateways", "change gateways"],
+    ["number", "change normalized number"],
+  ];
+  const outcome = (c: PublishPlan["examples"]["route"][number]["before"]) =>
+    c.route ? `${c.number} by ${c.route} → ${c.gateways.join("/") || "no enabled gateway"}` : `${c.number || "-"}: ${c.reason}`;
+  const lines = [
+    `Compared with ${p.liveGeneration === null ? "nothing published yet" : `generation ${p.liveGeneration}`}: ${p.callers.toLocaleString("en-US")} callers × their destinations = ${p.destinations.toLocaleString("en-US")} calls (${p.resolutions.toLocaleString("en-US")} resolutions in ${p.ms} ms).`,
+    `${p.unchanged.toLocaleString("en-US")} calls route as they do now.`,
+  ];
+  for (const [k, label] of kinds) {
+    if (p.changed[k] === 0) continue;
+    lines.push(`${p.changed[k].toLocaleString("en-US")} calls ${label}, e.g.:`);
+    for (const e of p.examples[k])
+      lines.push(`  ${e.user} dialling ${e.dialled} (${e.destination}): ${outcome(e.before)}  ⇒  ${outcome(e.after)}`);
+  }
+  if (p.refusals.length)
+    lines.push(`The publish would be refused: ${p.refusals.map((r) => `${r.kind} "${r.name}": ${r.reason}`).join(" ")}`);
+  return lines.join("\n");
+}
+
 /** `voice publish`, `voice proxies …` and `kamailio config`. */
 export function registerPublishCommands(program: Command, voice: Command): void {
   voice
@@ -70,8 +120,20 @@ export function registerPublishCommands(program: Command, voice: Command): void 
     .description("Publish the voice routing to the SIP proxies (Kamailio) as a new generation; --status shows what they run")
     .option("--status", "which generation each proxy runs, read back from it, and whether the configuration has changed since")
     .option("--rollback <n>", "publish generation N's tables again, as a new generation", int)
-    .action(async (o: { status?: boolean; rollback?: number }, cmd: Command) => {
+    .option("--plan", "publish nothing: show how calls would change (every caller × likely destinations, and --numbers)")
+    .option(
+      "--numbers <file>",
+      "with --plan: a CSV of dialled numbers (a Number/Dialled column, optionally a User column), or one per line",
+    )
+    .action(async (o: { status?: boolean; rollback?: number; plan?: boolean; numbers?: string }, cmd: Command) => {
       if (o.status) return run(cmd, (api) => api.call<PublishStatus>("GET", "/voice/publish/status"), { human: statusText });
+      if (o.plan)
+        return run(
+          cmd,
+          async (api) =>
+            api.call<PublishPlan>("POST", "/voice/publish/plan", { body: { numbers: o.numbers ? readNumbers(o.numbers) : undefined } }),
+          { human: planText },
+        );
       return run(cmd, (api) => api.call<PublishResult>("POST", "/voice/publish", { body: { rollback: o.rollback } }), {
         human: publishText,
         exitCode: (r) => (r.proxies.some((p) => !p.ok) ? 1 : 0),

@@ -5,13 +5,15 @@ import { generateKamailioConfig } from "./kamailio-config.service.ts";
 import {
   kamailioConfigQuery,
   kamailioConfigView,
+  planBody,
+  planView,
   proxyCreate,
   proxyView,
   publishBody,
   publishStatusView,
   publishView,
 } from "./publish.schemas.ts";
-import { addProxy, listProxies, publishStatus, publishVoice, removeProxy } from "./publish.service.ts";
+import { addProxy, listProxies, planPublish, publishStatus, publishVoice, removeProxy } from "./publish.service.ts";
 
 const tags = ["voice"];
 
@@ -63,6 +65,19 @@ export function publishRoutes(api: Api, ctxOf: CtxOf): void {
       },
     },
     async (req) => publishVoice(await ctxOf(req), { rollback: req.body?.rollback }),
+  );
+  api.post(
+    "/voice/publish/plan",
+    {
+      schema: {
+        tags,
+        summary:
+          "Impact preview: every caller × likely destinations (and the numbers given) routed by the live generation and by what would be published; the calls that change, with examples. Publishes nothing",
+        body: planBody,
+        response: { 200: planView, ...errors },
+      },
+    },
+    async (req) => planPublish(await ctxOf(req), { listed: req.body?.numbers }),
   );
   api.get(
     "/voice/publish/status",

@@ -90,3 +90,32 @@ export const kamailioConfigQuery = z.strictObject({
 });
 
 export const kamailioConfigView = z.object({ config: z.string(), command: z.array(z.string()) });
+
+export const planBody = z.strictObject({
+  numbers: z
+    .array(z.strictObject({ dialled: z.string().min(1).max(100), user: z.string().min(1).max(320).optional() }))
+    .max(10_000)
+    .optional()
+    .describe("dialled numbers to compare too (e.g. from call records), each by every caller or by the user named"),
+});
+
+const outcome = z.object({
+  number: z.string(),
+  route: z.string().nullable(),
+  gateways: z.array(z.string()),
+  reason: z.string().nullable(),
+});
+const example = z.object({ user: z.string(), dialled: z.string(), destination: z.string(), before: outcome, after: outcome });
+const kinds = <T extends z.ZodType>(t: T) => z.object({ unroutable: t, routable: t, route: t, gateways: t, number: t });
+
+export const planView = z.object({
+  liveGeneration: z.number().nullable(),
+  refusals: z.array(z.object({ kind: z.string(), name: z.string(), reason: z.string() })),
+  callers: z.number(),
+  destinations: z.number(),
+  resolutions: z.number(),
+  changed: kinds(z.number()),
+  unchanged: z.number(),
+  examples: kinds(z.array(example)),
+  ms: z.number(),
+});

@@ -30,6 +30,7 @@ import {
   writeRoutingSlot,
   writeUsers,
 } from "./dbtext.ts";
+import { compareConfigurations, type Impact } from "./impact.ts";
 import { exclusive, KamailioRpc } from "./rpc.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ function hashOf(a: Artifacts): string {
  * Compiles the tenant's configuration, refusing (nothing published) what Kamailio would route
  * differently from `voice test-route`: each refusal names the rule, route, gateway or user and the fix.
  */
-export async function compileTenant(ctx: Ctx): Promise<{ artifacts: Artifacts; hash: string; counts: Counts }> {
+export async function compileTenant(ctx: Ctx): Promise<{ artifacts: Artifacts; hash: string; counts: Counts; input: GenerationInput }> {
   const input = await loadGenerationInput(ctx);
   const g = compileGeneration(input, 0);
   if (g.refusals.length > 0) {
@@ -237,7 +238,7 @@ export async function compileTenant(ctx: Ctx): Promise<{ artifacts: Artifacts; h
     );
   }
   const artifacts: Artifacts = { dialplan: g.dialplan, routing: g.routing, users: g.users, names: g.names };
-  return { artifacts, hash: hashOf(artifacts), counts: countsOf(input, artifacts) };
+  return { artifacts, hash: hashOf(artifacts), counts: countsOf(input, artifacts), input };
 }
 
 export interface Counts {
@@ -320,6 +321,7 @@ export interface PublishResult {
 
 interface PublicationRow {
   generation: number;
+  input: GenerationInput | null;
   actor: string;
   rollback_of: number | null;
   content_hash: string;
@@ -332,7 +334,7 @@ async function latestPublication(ctx: Ctx, withArtifacts: boolean): Promise<Publ
   const [r] = await rows<PublicationRow>(
     ctx.db,
     sql`select generation, actor, rollback_of, content_hash, summary, created_at,
-               ${withArtifacts ? sql`artifacts` : sql`null::jsonb as artifacts`}
+               ${withArtifacts ? sql`artifacts, input` : sql`null::jsonb as artifacts, null::jsonb as input`}
         from voice_publications where tenant_id = ${ctx.tenantId} order by generation desc limit 1`,
   );
   return r ?? null;
@@ -392,10 +394,11 @@ async function publishLocked(ctx: Ctx, opts: { rollback?: number }): Promise<Pub
   let artifacts: Artifacts;
   let hash: string;
   let counts: Counts;
+  let input: GenerationInput;
   if (opts.rollback !== undefined) {
     const [old] = await rows<PublicationRow>(
       ctx.db,
-      sql`select generation, actor, rollback_of, content_hash, summary, artifacts, created_at
+      sql`select generation, actor, rollback_of, content_hash, summary, artifacts, input, created_at
           from voice_publications where tenant_id = ${ctx.tenantId} and generation = ${opts.rollback}`,
     );
     if (!old)
@@ -406,8 +409,9 @@ async function publishLocked(ctx: Ctx, opts: { rollback?: number }): Promise<Pub
     artifacts = old.artifacts;
     hash = old.content_hash;
     counts = old.summary.counts;
+    input = old.input ?? (await loadGenerationInput(ctx));
   } else {
-    ({ artifacts, hash, counts } = await compileTenant(ctx));
+    ({ artifacts, hash, counts, input } = await compileTenant(ctx));
   }
   const generation = (previous?.generation ?? 0) + 1;
   const changes = changesBetween(previous?.artifacts ?? null, artifacts);
@@ -435,9 +439,9 @@ async function publishLocked(ctx: Ctx, opts: { rollback?: number }): Promise<Pub
     );
   }
   await inTransaction(ctx, async (tx) => {
-    await tx.db.execute(sql`insert into voice_publications (tenant_id, generation, actor, rollback_of, content_hash, summary, artifacts)
+    await tx.db.execute(sql`insert into voice_publications (tenant_id, generation, actor, rollback_of, content_hash, summary, artifacts, input)
       values (${tx.tenantId}, ${generation}, ${tx.actor}, ${opts.rollback ?? null}, ${hash},
-              ${JSON.stringify({ counts, changes })}::jsonb, ${JSON.stringify(artifacts)}::jsonb)`);
+              ${JSON.stringify({ counts, changes })}::jsonb, ${JSON.stringify(artifacts)}::jsonb, ${JSON.stringify(input)}::jsonb)`);
     for (const o of outcomes) {
       if (o.ok)
         await tx.db.execute(sql`update sip_proxies set generation = ${generation}, slot = ${o.slot}, published_at = now(), last_error = null
@@ -714,5 +718,68 @@ export async function publishStatus(ctx: Ctx): Promise<PublishStatus> {
       publishedBy: h.actor,
       rollbackOf: h.rollback_of,
     })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impact preview.
+
+export interface PublishPlan extends Impact {
+  /** The generation the calls were compared with (the latest published), or null: every call is new. */
+  liveGeneration: number | null;
+  /** Why the publish would be refused, when it would (the comparison is still made). */
+  refusals: { kind: string; name: string; reason: string }[];
+  ms: number;
+}
+
+/** Numbers accepted from a caller's CSV of dialled numbers: at most this many. */
+export const MAX_LISTED_NUMBERS = 10_000;
+/** Calls compared at most (callers × destinations): about 20 s of work on one core. */
+const MAX_CALLS = 4_000_000;
+
+/**
+ * `voice publish --plan`: every user with a line URI or SIP address × the numbers they are likely to
+ * dial (and `listed` numbers), routed by the live generation and by the configuration about to be
+ * published; how many calls change route, gateways or normalized number, or become unroutable or
+ * routable, with examples. Publishes nothing.
+ */
+export async function planPublish(ctx: Ctx, opts: { listed?: { dialled: string; user?: string }[] } = {}): Promise<PublishPlan> {
+  const listed = opts.listed ?? [];
+  if (listed.length > MAX_LISTED_NUMBERS)
+    throw new AppError("invalid_input", `${listed.length} dialled numbers were given: at most ${MAX_LISTED_NUMBERS}; give a sample.`);
+  for (const [i, l] of listed.entries()) {
+    if (!/^\+?[0-9*#]{1,64}$/.test(l.dialled))
+      throw new AppError(
+        "invalid_input",
+        `Dialled number ${i + 1} ("${l.dialled.slice(0, 70)}") is not digits (an optional + first, at most 64).`,
+        [{ path: `numbers[${i}]`, message: "digits, an optional + first" }],
+      );
+  }
+  const started = performance.now();
+  const live = await latestPublication(ctx, true);
+  const next = await loadGenerationInput(ctx);
+  const g = compileGeneration(next, 0);
+  const callers = await rows<{ user_principal_name: string; usage_location: string | null; on_prem_line_uri: string | null }>(
+    ctx.db,
+    sql`select user_principal_name, usage_location, on_prem_line_uri from users
+        where tenant_id = ${ctx.tenantId} and deleted_at is null and (on_prem_line_uri is not null or sip_address is not null) order by id`,
+  );
+  const estimate = callers.length * (20 + listed.filter((l) => !l.user).length);
+  if (estimate > MAX_CALLS)
+    throw new AppError(
+      "invalid_input",
+      `That is about ${estimate.toLocaleString("en-US")} calls to compare (${callers.length} callers): at most ${MAX_CALLS.toLocaleString("en-US")}; give fewer dialled numbers, or name the user each one is dialled by.`,
+    );
+  const impact = compareConfigurations(
+    live?.input ?? null,
+    next,
+    callers.map((c) => ({ userPrincipalName: c.user_principal_name, usageLocation: c.usage_location, lineUri: c.on_prem_line_uri })),
+    listed,
+  );
+  return {
+    liveGeneration: live?.generation ?? null,
+    refusals: g.refusals.slice(0, 50),
+    ...impact,
+    ms: Math.round(performance.now() - started),
   };
 }

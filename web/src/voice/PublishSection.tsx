@@ -6,7 +6,7 @@ import { type FormEvent, useState } from "react";
 import { apiGet, apiSend, useSession } from "../api.ts";
 import { Badge, errorText, useAsync, when } from "../ui.tsx";
 import { Field, FormError, useApiForm, useEditableList, useFocusOnOpen } from "./forms.tsx";
-import type { PublishResult, PublishStatus, SipProxy } from "./types.ts";
+import type { PublishPlan, PublishResult, PublishStatus, SipProxy } from "./types.ts";
 
 function ProxyForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
   const heading = useFocusOnOpen<HTMLHeadingElement>();
@@ -47,6 +47,66 @@ function ProxyForm({ onDone, onCancel }: { onDone: () => void; onCancel: () => v
   );
 }
 
+const CHANGE_LABELS: [keyof PublishPlan["changed"], string][] = [
+  ["unroutable", "become unroutable"],
+  ["routable", "become routable"],
+  ["route", "change route"],
+  ["gateways", "change gateways"],
+  ["number", "change normalized number"],
+];
+
+function outcomeText(c: PublishPlan["examples"]["route"][number]["before"]): string {
+  return c.route ? `${c.number} by ${c.route} → ${c.gateways.join(", ") || "no enabled gateway"}` : `${c.number || "—"}: ${c.reason}`;
+}
+
+/** The impact preview: how calls would change if the configuration were published now. */
+function PlanResult({ plan }: { plan: PublishPlan }) {
+  const changes = CHANGE_LABELS.filter(([k]) => plan.changed[k] > 0);
+  return (
+    <div className="card" role="status" data-testid="publish-plan">
+      <p>
+        Compared with {plan.liveGeneration === null ? "nothing published yet" : `generation ${plan.liveGeneration}`}:{" "}
+        {plan.callers.toLocaleString("en")} callers × their likely destinations = {plan.destinations.toLocaleString("en")} calls, in{" "}
+        {plan.ms} ms. <strong>{plan.unchanged.toLocaleString("en")}</strong> route as they do now.
+      </p>
+      {plan.refusals.length ? (
+        <p className="error">The publish would be refused: {plan.refusals.map((r) => `${r.kind} "${r.name}": ${r.reason}`).join(" ")}</p>
+      ) : null}
+      {changes.length === 0 ? (
+        <p>No call would change.</p>
+      ) : (
+        <table className="data">
+          <caption className="sr-only">Calls that would change</caption>
+          <thead>
+            <tr>
+              <th scope="col">Calls</th>
+              <th scope="col">Change</th>
+              <th scope="col">For example</th>
+            </tr>
+          </thead>
+          <tbody>
+            {changes.map(([k, label]) => (
+              <tr key={k}>
+                <td>{plan.changed[k].toLocaleString("en")}</td>
+                <td>{label}</td>
+                <td>
+                  <ul>
+                    {plan.examples[k].map((e) => (
+                      <li key={`${e.user} ${e.dialled}`}>
+                        {e.user} dialling <code>{e.dialled}</code>: {outcomeText(e.before)} ⇒ {outcomeText(e.after)}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
 function ProxyState({ p }: { p: PublishStatus["proxies"][number] }) {
   if (!p.reachable) return <Badge tone="bad">unreachable</Badge>;
   if (p.matches) return <Badge tone="good">in step</Badge>;
@@ -58,6 +118,8 @@ export function PublishSection() {
   const canWrite = can("voice.write");
   const status = useAsync(() => apiGet<PublishStatus>("/voice/publish/status"), "voice-publish");
   const [result, setResult] = useState<PublishResult | null>(null);
+  const [plan, setPlan] = useState<PublishPlan | null>(null);
+  const preview = useApiForm([]);
   const [rollbackTo, setRollbackTo] = useState("");
   const { errors, busy, submit } = useApiForm([]);
   const list = useEditableList<SipProxy>(status.reload);
@@ -104,6 +166,18 @@ export function PublishSection() {
               <button type="submit" className="btn btn-primary" disabled={busy || s.proxies.length === 0}>
                 Publish now
               </button>
+              <button
+                type="button"
+                className="btn"
+                disabled={preview.busy}
+                onClick={(e) =>
+                  preview.submit(e, async () => {
+                    setPlan(await apiSend<PublishPlan>("POST", "/voice/publish/plan", {}));
+                  })
+                }
+              >
+                Preview impact
+              </button>
               {s.history.length > 1 ? (
                 <>
                   <label>
@@ -130,6 +204,8 @@ export function PublishSection() {
             </form>
           ) : null}
           <FormError message={errors.general} />
+          <FormError message={preview.errors.general} />
+          {plan ? <PlanResult plan={plan} /> : null}
           {result ? (
             <div className="card" role="status" data-testid="publish-result">
               <p>

@@ -27,8 +27,9 @@ import type { userPage } from "../../../src/directory/users.schemas.ts";
 
 export type UserPage = z.infer<typeof userPage>;
 
-import type { proxyView, publishStatusView, publishView } from "../../../src/voice/kamailio/publish.schemas.ts";
+import type { planView, proxyView, publishStatusView, publishView } from "../../../src/voice/kamailio/publish.schemas.ts";
 
 export type SipProxy = z.infer<typeof proxyView>;
 export type PublishResult = z.infer<typeof publishView>;
 export type PublishStatus = z.infer<typeof publishStatusView>;
+export type PublishPlan = z.infer<typeof planView>;
