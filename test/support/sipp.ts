@@ -234,6 +234,45 @@ export function invitesByCall(gateways: readonly SippGateway[]): Map<string, Gat
   return byCall;
 }
 
+/** A SIPp started by `startSipp`. */
+export interface SippProcess {
+  /** Its PID while it runs, else undefined. */
+  pid(): number | undefined;
+  /** The tail of what it wrote on stderr. */
+  stderr(): string;
+  /** Resolves with its exit code (or signal) once it has ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once the process has ended. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A SIPp with arguments and a scenario of the caller's (bench/sip.ts has its own), run like the others: in
+ * the foreground in `cwd`, with -nostdin and 4 MB socket buffers added, stopped by its PID (and killed when
+ * this process exits). With `bindPort` (a UAS), resolves once that UDP port is bound.
+ */
+export async function startSipp(args: readonly string[], opts: { cwd: string; what: string; bindPort?: number }): Promise<SippProcess> {
+  const started = spawnSipp([...args, "-nostdin", "-buff_size", bufferSize], opts.cwd);
+  const exited = new Promise<number | string>((resolve) => {
+    started.child.once("exit", (code, signal) => resolve(code ?? signal ?? "?"));
+    started.child.once("error", (e) => resolve(`spawn error: ${e.message}`));
+  });
+  if (opts.bindPort !== undefined) {
+    try {
+      await waitBound(started, opts.bindPort, opts.what);
+    } catch (e) {
+      await terminate(started.child);
+      throw e;
+    }
+  }
+  return {
+    pid: () => (started.child.exitCode === null && started.child.signalCode === null ? started.child.pid : undefined),
+    stderr: started.stderr,
+    exited,
+    stop: () => terminate(started.child),
+  };
+}
+
 interface Spawned {
   child: ChildProcess;
   stderr(): string;
