@@ -38,7 +38,7 @@ import { openRuntime, type Runtime } from "../src/runtime.ts";
 import { rows } from "../src/store/db.ts";
 import { KAMAILIO_BIN, kamailioCommand, kamailioConfig } from "../src/voice/kamailio/config.ts";
 import { initDataDir } from "../src/voice/kamailio/dbtext.ts";
-import { addProxy, compileTenant, publishVoice } from "../src/voice/kamailio/publish.service.ts";
+import { addProxy, compileTenant, planPublish, publishVoice } from "../src/voice/kamailio/publish.service.ts";
 import { KamailioRpc } from "../src/voice/kamailio/rpc.ts";
 import { createRoute, listGateways, listPstnUsages, listRoutes, setGateway, setRoute } from "../src/voice/voice.service.ts";
 import { freeTcpPort, freeUdpPort, kamailioMissing } from "../test/support/kamailio.ts";
@@ -61,6 +61,7 @@ const CHILDREN = Number(process.env.BENCH_CHILDREN ?? 4);
 const WARM_UP_RATE = 100;
 
 const PUBLISH_TARGET_S = 5;
+const PLAN_TARGET_S = 10;
 const RATE_TARGET = 1_000;
 const P99_TARGET_MS = 20;
 const RATIO_TARGET = 2;
@@ -906,6 +907,19 @@ async function main(): Promise<void> {
     const rpc1 = rpcTimes.stop();
     const afterFirst = await shm(routed);
     await setRoute(ctx, routes[0]?.name ?? "", { pstnGateways: [fqdns[fqdns.length - 1] as string] });
+    // The impact preview of that change, before it is published: every caller × their likely destinations, both generations.
+    t = performance.now();
+    const impact = await planPublish(ctx);
+    const planS = seconds(t);
+    const planOk = planS <= PLAN_TARGET_S;
+    console.log(
+      `impact     voice publish --plan: ${int(impact.callers)} callers × their likely destinations = ${int(impact.destinations)} calls, ` +
+        `${int(impact.resolutions)} resolutions (live and next) in ${fmt(planS, 2)} s (engine ${fmt(impact.ms / 1000, 2)} s with loading); ` +
+        `${int(impact.unchanged)} unchanged, ${Object.entries(impact.changed)
+          .map(([k, n]) => `${k} ${int(n)}`)
+          .join(", ")}; target ≤ ${PLAN_TARGET_S} s: ${planOk ? "met" : "NOT met"}`,
+    );
+    if (!planOk) failures.push(`impact preview of the ${int(USERS)}-user configuration ${fmt(planS, 2)} s (target ≤ ${PLAN_TARGET_S} s)`);
     rpcTimes = timeRpc();
     t = performance.now();
     const second = await publishVoice(ctx);
