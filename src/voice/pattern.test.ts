@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { genPattern } from "../../test/support/pattern-gen.ts";
 import { AppError } from "../core/errors.ts";
-import { pick, type Rng, seededRng } from "../core/random.ts";
+import { type Rng, seededRng } from "../core/random.ts";
 import { compilePattern, compileTranslation, type Engine, MAX_PATTERN_LENGTH, translate } from "./pattern.ts";
 import { PatternSet } from "./pattern-set.ts";
 
@@ -277,26 +278,7 @@ describe("translations (normalization rules)", () => {
 const LITERALS = ["a", "b", "1", "\\+", "x"];
 const ATOMS = [".", "\\d", "\\D", "\\w", "[ab]", "[^a]", "[0-9]", "[a1-2]", "[+x]", "^", "$"];
 const QUANTIFIERS = ["", "", "", "*", "+", "?", "{2}", "{0,2}", "{1,}", "{1,3}", "*?", "+?", "??", "{1,2}?"];
-
-function genPattern(rng: Rng, depth: number): string {
-  const branches = 1 + (rng.int(4) === 0 ? rng.int(3) : 0);
-  const out: string[] = [];
-  for (let b = 0; b < branches; b++) {
-    let seq = "";
-    const pieces = rng.int(5);
-    for (let i = 0; i < pieces; i++) {
-      const kind = rng.int(10);
-      let atom: string;
-      if (kind < 4) atom = pick(rng, LITERALS);
-      else if (kind < 7 || depth >= 3) atom = pick(rng, ATOMS);
-      else if (kind < 9) atom = `(${genPattern(rng, depth + 1)})`;
-      else atom = `(?:${genPattern(rng, depth + 1)})`;
-      seq += atom + pick(rng, QUANTIFIERS);
-    }
-    out.push(seq);
-  }
-  return out.join("|");
-}
+const ALPHABET = { literals: LITERALS, atoms: ATOMS, quantifiers: QUANTIFIERS };
 
 function genInput(rng: Rng): string {
   const alphabet = "ab1+x2";
@@ -322,7 +304,7 @@ describe("differential: the engines against JavaScript RegExp", () => {
     let refusedValid = 0;
     let compared = 0;
     for (let n = 0; n < 4000; n++) {
-      const source = genPattern(rng, 0);
+      const source = genPattern(rng, 0, ALPHABET);
       if (source === "") continue;
       let p: ReturnType<typeof compilePattern>;
       try {
@@ -357,7 +339,7 @@ describe("differential: the engines against JavaScript RegExp", () => {
   it("agrees on long inputs, where the Pike VM and the lazy DFA take over", () => {
     const rng = seededRng("pattern-differential-long");
     for (let n = 0; n < 300; n++) {
-      const source = genPattern(rng, 0);
+      const source = genPattern(rng, 0, ALPHABET);
       let p: ReturnType<typeof compilePattern>;
       try {
         p = compilePattern(source);
@@ -376,7 +358,7 @@ describe("differential: the engines against JavaScript RegExp", () => {
     for (let round = 0; round < 60; round++) {
       const sources: string[] = [];
       while (sources.length < 1 + rng.int(40)) {
-        const source = genPattern(rng, 0);
+        const source = genPattern(rng, 0, ALPHABET);
         try {
           compilePattern(source);
           sources.push(source);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { kamailioExpand } from "../../../test/support/kamailio-dialplan.ts";
 import { itWithLibpcre, pcreToJs, runPcre } from "../../../test/support/libpcre.ts";
 import { pick, type Rng, seededRng } from "../../core/random.ts";
 import { compilePattern } from "../pattern.ts";
@@ -17,22 +18,6 @@ import { toPcre } from "./pcre.ts";
 
 // ---------------------------------------------------------------------------------------------
 // What the Kamailio script (docs/design/kamailio-routing.md §5) does with a generation.
-
-/** core `parse_repl` + dialplan `rule_translate`: "\0"–"\9" are groups, other escapes the character. */
-function expandRepl(repl: string, groups: readonly string[]): string {
-  let out = "";
-  for (let i = 0; i < repl.length; i++) {
-    const c = repl[i] ?? "";
-    if (c !== "\\") {
-      out += c;
-      continue;
-    }
-    const next = repl[i + 1] ?? "";
-    i++;
-    out += next >= "0" && next <= "9" ? (groups[Number(next)] ?? "") : next;
-  }
-  return out;
-}
 
 type Outcome =
   | { code: 200; usage: string; number: string; attempts: { route: string; gateways: string[] }[] }
@@ -104,7 +89,7 @@ class KamailioScript {
       if (!this.exec(row.matchExp, input)) continue;
       const groups = this.exec(row.substExp, input);
       if (!groups) return null;
-      const out = expandRepl(row.replExp, groups);
+      const out = kamailioExpand(row.replExp, groups);
       return out.length >= 127 ? null : out; // MAX_PHONE_NB_DIGITS
     }
     return null;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { kamailioExpand } from "../../../test/support/kamailio-dialplan.ts";
 import { itWithLibpcre, type PcreAnswer, pcreToJs, runPcre } from "../../../test/support/libpcre.ts";
+import { genPattern } from "../../../test/support/pattern-gen.ts";
 import { pick, type Rng, seededRng } from "../../core/random.ts";
 import { compilePattern, compileTranslation, expandTranslation } from "../pattern.ts";
 import { groupLengths, MAX_DIALPLAN_OUTPUT, toDialplanReplacement, toPcre } from "./pcre.ts";
@@ -139,26 +141,6 @@ describe("groupLengths", () => {
   });
 });
 
-/** What Kamailio's dialplan makes of a repl_exp (core `parse_repl` + `rule_translate`), for the tests. */
-function kamailioExpand(repl: string, groups: readonly string[]): string {
-  let out = "";
-  for (let i = 0; i < repl.length; i++) {
-    const c = repl[i] ?? "";
-    if (c !== "\\") {
-      out += c;
-      continue;
-    }
-    const next = repl[i + 1] ?? "";
-    i++;
-    if (next >= "0" && next <= "9") out += groups[Number(next)] ?? "";
-    else if (next === "n") out += "\n";
-    else if (next === "r") out += "\r";
-    else if (next === "t") out += "\t";
-    else out += next; // "\\", "\$" and unknown escapes give the character
-  }
-  return out;
-}
-
 describe("toDialplanReplacement", () => {
   it.each<[string, number, string]>([
     ["+1425555$1", 1, "+1425555\\1"],
@@ -296,25 +278,7 @@ const ATOMS = [
   "[*#]",
 ];
 const QUANTIFIERS = ["", "", "", "", "*", "+", "?", "{2}", "{0,2}", "{1,}", "{1,3}", "*?", "+?", "??", "{1,2}?", "{,2}"];
-
-function genPattern(rng: Rng, depth: number): string {
-  const branches = 1 + (rng.int(4) === 0 ? rng.int(3) : 0);
-  const out: string[] = [];
-  for (let b = 0; b < branches; b++) {
-    let seq = "";
-    for (let i = rng.int(5); i > 0; i--) {
-      const kind = rng.int(10);
-      let atom: string;
-      if (kind < 4) atom = pick(rng, LITERALS);
-      else if (kind < 7 || depth >= 3) atom = pick(rng, ATOMS);
-      else if (kind < 9) atom = `(${genPattern(rng, depth + 1)})`;
-      else atom = `(?:${genPattern(rng, depth + 1)})`;
-      seq += atom + pick(rng, QUANTIFIERS);
-    }
-    out.push(seq);
-  }
-  return out.join("|");
-}
+const PCRE_ALPHABET = { literals: LITERALS, atoms: ATOMS, quantifiers: QUANTIFIERS };
 
 function genInput(rng: Rng): string {
   const alphabet = "ab1x2+*#$.- \n\r\v\t{},:]\\";
@@ -333,7 +297,7 @@ describe("differential: the generated PCRE against pattern.ts", () => {
 
   it("matches and captures as pattern.ts does, read as JavaScript", () => {
     for (let n = 0; n < 8000; n++) {
-      const source = genPattern(rng, 0);
+      const source = genPattern(rng, 0, PCRE_ALPHABET);
       let compiled: ReturnType<typeof compilePattern>;
       try {
         compiled = compilePattern(source);
